@@ -1,0 +1,39 @@
+/** \file adam.h
+ *  Adam optimiser state and one update, in the Keras / TensorFlow form:
+ *
+ *    t     <- t + 1
+ *    m     <- m + (1 - beta1) (g - m)
+ *    v     <- v + (1 - beta2) (g*g - v)
+ *    alpha  = lr * sqrt(1 - beta2^t) / (1 - beta1^t)
+ *    p     <- p - alpha * m / (sqrt(v) + eps)
+ *
+ *  (eps is added to sqrt(v) without bias correction, as Keras does.)
+ *  Pure: no MPI; every rank applies it to identical inputs and so keeps
+ *  an identical replica.  alpha is computed in double, the element update
+ *  in float with a fixed operation order so it is reproducible.
+ */
+#ifndef RISKGRID_ADAM_H
+#define RISKGRID_ADAM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct adam_params {
+    double lr, beta1, beta2, eps;
+} adam_params;
+
+typedef struct adam_state {
+    size_t n;     /**< number of parameters */
+    int64_t t;    /**< steps taken */
+    float *m;     /**< first moments [n] */
+    float *v;     /**< second moments [n] */
+} adam_state;
+
+/** New state with zero moments and t = 0; NULL on allocation failure. */
+adam_state *adam_new(size_t n);
+void adam_free(adam_state *a);
+
+/** One update of params[n] with gradient g[n]. */
+void adam_step(adam_state *a, const adam_params *hp, float *params, const float *g);
+
+#endif

@@ -1,0 +1,43 @@
+/** \file exactsum.h
+ *  Order-independent summation of float addends by conversion to
+ *  fixed-point int64 with a shared exponent.
+ *
+ *  Given a shared exponent E such that every addend satisfies |x| < 2^E,
+ *  and at most 2^headroom addends per element, each addend is rounded to
+ *  q = rint(x * 2^S) with S = 62 - headroom - E, so |q| < 2^(62-headroom)
+ *  and any sum of up to 2^headroom of them fits in int64 without
+ *  overflow.  Integer addition is associative and commutative, so the sum
+ *  is the same bits in any order and over any split across ranks.
+ *  The rounding of each addend is a pure function of (x, S): it does not
+ *  depend on the order either.  Absolute resolution is 2^-S.
+ *
+ *  Pure kernels, no MPI (the fused allreduce is in reduce.h).
+ */
+#ifndef RISKGRID_EXACTSUM_H
+#define RISKGRID_EXACTSUM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/** Exponent value meaning "all addends are zero". */
+#define EXACTSUM_EXP_ZERO (-1100)
+
+/** Smallest e such that |x[i]| < 2^e for all i (EXACTSUM_EXP_ZERO when all
+ *  are zero).  Returns INT32_MAX if any x is NaN or infinite. */
+int exactsum_exponent(const float *x, size_t n);
+
+/** Scale S for exponent E and headroom bits (see the file comment). */
+int exactsum_scale(int exponent, int headroom);
+
+/** acc[i] += rint(x[i] * 2^scale).  The caller guarantees |x| < 2^E for
+ *  the E the scale was made from. */
+void exactsum_add(int64_t *acc, const float *x, size_t n, int scale);
+
+/** out[i] = (float)((double)acc[i] * 2^-scale * mul). */
+void exactsum_to_float(const int64_t *acc, size_t n, int scale, double mul, float *out);
+
+/** The same for one double value (used for losses): rint(x * 2^scale). */
+int64_t exactsum_fixed(double x, int scale);
+double exactsum_unfixed(int64_t q, int scale);
+
+#endif

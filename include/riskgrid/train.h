@@ -1,0 +1,56 @@
+/** \file train.h
+ *  The data-parallel training loop and evaluation (collective).
+ *
+ *  Step t (global, 0-based) of an epoch of S = floor(n_train / B) steps:
+ *  every virtual shard v contributes a micro-batch of m = B / V rows, the
+ *  rows at positions t*m .. t*m+m-1 of the shard's endless stream, which is
+ *  the concatenation of permutations of its rows, one per cycle, drawn from
+ *  (seed, v, cycle).  The shard's summed gradient is computed by mlp (same
+ *  inputs in the same order on whichever rank holds the shard), converted
+ *  to fixed point with a shared exponent and summed over shards as int64
+ *  (exactsum.h) in ONE MPI_Allreduce that also carries the loss, a
+ *  non-finite count, a stop flag and a histogram of shard exponents (which
+ *  gives the next step's exponent).  When a shard's gradient exceeds the
+ *  predicted exponent the step is reduced once more with the exact maximum
+ *  (rare; always the first step).  The mean gradient is the sum / B; every
+ *  rank applies the same Adam update.  Nothing here depends on P.
+ */
+#ifndef RISKGRID_TRAIN_H
+#define RISKGRID_TRAIN_H
+
+#include <mpi.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "riskgrid/auc.h"
+#include "riskgrid/config.h"
+#include "riskgrid/dataset.h"
+#include "riskgrid/error.h"
+#include "riskgrid/mlp.h"
+
+/** Everything training and the final evaluation produce.  Identical on
+ *  every rank except the ROC curve and per-row scores (rank 0 only). */
+typedef struct train_result {
+    mlp_shape shape;
+    float *params;                   /**< [mlp_layout_of(&shape).n] */
+    int n_epochs;
+    double *loss;                    /**< [n_epochs] mean train loss per row */
+    double *test_auc, *auc_lo, *auc_hi;
+    double *wall_s, *samples_per_s;  /**< per epoch, training only */
+    double train_s, eval_s;          /**< seconds in training steps / evaluation */
+    int64_t steps;                   /**< optimiser steps taken */
+    auc_result eval;                 /**< final test AUC (macro for softmax) */
+    auc_result *class_eval;          /**< [n_classes] when softmax, else NULL */
+    int n_classes;
+    /* rank 0 only */
+    double *fpr, *tpr, *thr;         /**< ROC of the final model (binary; class 1 vs rest otherwise) */
+    size_t n_roc;
+} train_result;
+
+/** Collective: train the model of cfg on ds and evaluate it.  progress:
+ *  one line per epoch on rank 0 (unless quiet).  All ranks return the same
+ *  status; ERR_NUMERIC when training diverges (names epoch and step). */
+int train_run(MPI_Comm comm, const config *cfg, const dataset *ds, train_result **out, rg_error *err);
+
+void train_result_free(train_result *r);
+
+#endif

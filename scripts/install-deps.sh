@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# \file scripts/install-deps.sh  Install what riskgrid needs on Debian 12
+# (build, run, and with --test the test suite's extras).  Uses sudo when
+# not run as root.  Safe to run again.
+set -euo pipefail
+SUDO=
+[ "$(id -u)" = 0 ] || SUDO=sudo
+pkgs=(build-essential cmake pkg-config
+      libopenmpi-dev openmpi-bin
+      libhdf5-openmpi-dev hdf5-tools
+      libopenblas-dev libinih-dev libcmocka-dev)
+if [ "${1:-}" = "--test" ]; then
+  # python3 peers for the generator's signal check
+  pkgs+=(python3 python3-numpy python3-sklearn)
+fi
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "install-deps: installing ${missing[*]}"
+  $SUDO apt-get update -q
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"
+else
+  echo "install-deps: all ${#pkgs[@]} packages present"
+fi

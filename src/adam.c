@@ -1,0 +1,83 @@
+/** \file adam.c
+ *  Adam update in the Keras / TensorFlow form (see adam.h).
+ *
+ *  Precision and order, per step (t already incremented):
+ *    alpha = lr * sqrt(1 - beta2^t) / (1 - beta1^t)       in double,
+ *  then the four scalars (1-beta1), (1-beta2), alpha, eps are each rounded
+ *  once to float, and for i = 0..n-1 in increasing order, in float:
+ *    m_i <- m_i + c1 * (g_i - m_i)
+ *    v_i <- v_i + c2 * (g_i * g_i - v_i)
+ *    p_i <- p_i - (alpha * m_i) / (sqrt(v_i) + eps)
+ *  with each parenthesised operation rounded separately.  The result is
+ *  bitwise reproducible given the default rounding mode and no FP
+ *  contraction (GCC's default in ISO C mode, -std=c11, is
+ *  -ffp-contract=off; every operation below is also its own statement).
+ *
+ *  eps must be > 0 for a parameter whose gradient has always been exactly
+ *  zero: then m = v = 0 and the update is 0 / eps = 0 (with eps = 0 it
+ *  would be 0/0 = NaN, as in Keras).
+ */
+#include "riskgrid/adam.h"
+
+#include <math.h>
+#include <stdlib.h>
+
+/** NULL on allocation failure (or if n floats do not fit in size_t).
+ *  n == 0 is allowed: a state with no parameters. */
+adam_state *adam_new(size_t n)
+{
+    if (n > SIZE_MAX / sizeof(float)) return NULL;
+    adam_state *a = calloc(1, sizeof *a);
+    if (a == NULL) return NULL;
+    a->n = n;
+    a->t = 0;
+    /* calloc: moments start at +0.0f (all-zero bits is 0.0f in IEEE 754);
+     * one extra element so n == 0 still gets a non-NULL pointer. */
+    a->m = calloc(n + 1, sizeof(float));
+    a->v = calloc(n + 1, sizeof(float));
+    if (a->m == NULL || a->v == NULL) {
+        adam_free(a);
+        return NULL;
+    }
+    return a;
+}
+
+void adam_free(adam_state *a)
+{
+    if (a == NULL) return;
+    free(a->m);
+    free(a->v);
+    free(a);
+}
+
+void adam_step(adam_state *a, const adam_params *hp, float *params, const float *g)
+{
+    a->t += 1;
+    const double t = (double)a->t;
+    const double alpha_d = hp->lr * sqrt(1.0 - pow(hp->beta2, t)) / (1.0 - pow(hp->beta1, t));
+    const float c1 = (float)(1.0 - hp->beta1);
+    const float c2 = (float)(1.0 - hp->beta2);
+    const float alpha = (float)alpha_d;
+    const float eps = (float)hp->eps;
+    float *m = a->m, *v = a->v;
+    for (size_t i = 0; i < a->n; i++) {
+        /* One operation per statement: ISO C allows contraction (e.g.
+         * into an FMA) only within one expression, so this also pins the
+         * rounding under compilers whose default is -ffp-contract=on. */
+        const float gi = g[i];
+        const float dm = gi - m[i];
+        const float sm = c1 * dm;
+        const float mi = m[i] + sm;
+        const float g2 = gi * gi;
+        const float dv = g2 - v[i];
+        const float sv = c2 * dv;
+        const float vi = v[i] + sv;
+        const float num = alpha * mi;
+        const float root = sqrtf(vi);
+        const float den = root + eps;
+        const float step = num / den;
+        m[i] = mi;
+        v[i] = vi;
+        params[i] = params[i] - step;
+    }
+}

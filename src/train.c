@@ -1,0 +1,375 @@
+/** \file train.c  The data-parallel training loop and evaluation (see train.h). */
+#include "riskgrid/train.h"
+
+#include <limits.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "riskgrid/adam.h"
+#include "riskgrid/exactsum.h"
+#include "riskgrid/log.h"
+#include "riskgrid/rng.h"
+
+#define HIST_W 64          /* exponent histogram window (buckets) */
+#define LOSS_SCALE 32      /* fixed-point scale of per-shard losses: 2^-32 */
+#define EVAL_BLOCK 256     /* rows scored per forward call: fixed, so P-independent */
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+void train_result_free(train_result *r)
+{
+    if (r == NULL) return;
+    free(r->params);
+    free(r->loss); free(r->test_auc); free(r->auc_lo); free(r->auc_hi);
+    free(r->wall_s); free(r->samples_per_s);
+    free(r->class_eval);
+    free(r->fpr); free(r->tpr); free(r->thr);
+    free(r);
+}
+
+/* ------------------------------------------------------------------ */
+/* evaluation                                                          */
+
+
+
+/* qsort_r is a GNU extension; sort (gid, position) pairs instead. */
+typedef struct gid_pos { int64_t gid; int64_t pos; } gid_pos;
+static int cmp_gid_pos(const void *a, const void *b)
+{
+    const gid_pos *x = a, *y = b;
+    return (x->gid > y->gid) - (x->gid < y->gid);
+}
+
+/* Score the local test rows in fixed blocks per shard, gather to rank 0,
+ * order by global row index, compute AUC (+ROC when want_roc).  The AUC
+ * result is broadcast so every rank holds it. */
+static int evaluate(MPI_Comm comm, int rank, int nranks, const dataset *ds, const mlp_shape *sh,
+                    const float *params, mlp_work *w, int want_roc, train_result *res,
+                    auc_result *out, auc_result *per_class, rg_error *err)
+{
+    int rc = 0, C = sh->n_out, K = ds->n_classes, F = ds->n_features;
+    int64_t n = ds->test.n, ntot = 0;
+    float *prob = NULL, *all_prob = NULL;
+    int64_t *all_gid = NULL;
+    int32_t *all_y = NULL;
+    int *cnt = NULL, *displ = NULL, *cntp = NULL, *displp = NULL;
+    double *scores = NULL;
+    int32_t *labels = NULL;
+    gid_pos *order = NULL;
+    int n_local = (int)n;
+
+    prob = malloc((size_t)(n > 0 ? n : 1) * (size_t)C * sizeof *prob);
+    cnt = calloc((size_t)nranks, sizeof *cnt);
+    displ = calloc((size_t)nranks, sizeof *displ);
+    cntp = calloc((size_t)nranks, sizeof *cntp);
+    displp = calloc((size_t)nranks, sizeof *displp);
+    if (!prob || !cnt || !displ || !cntp || !displp) { error_set(err, ERR_NOMEM, "out of memory"); goto agree; }
+    for (int s = 0; s < ds->n_local_shards; s++)
+        for (int64_t a = ds->test.shard_off[s]; a < ds->test.shard_off[s + 1]; a += EVAL_BLOCK) {
+            int64_t b = a + EVAL_BLOCK < ds->test.shard_off[s + 1] ? a + EVAL_BLOCK : ds->test.shard_off[s + 1];
+            mlp_predict(sh, params, ds->test.x + (size_t)a * (size_t)F, NULL, (int)(b - a), w, prob + (size_t)a * (size_t)C);
+        }
+agree:
+    if ((rc = log_agree(comm, err)) != 0) goto done;
+    if ((rc = log_mpi_check(MPI_Gather(&n_local, 1, MPI_INT, cnt, 1, MPI_INT, 0, comm), "MPI_Gather", err)) != 0) goto done;
+    if (rank == 0) {
+        for (int r = 0; r < nranks; r++) {
+            displ[r] = (int)ntot;
+            cntp[r] = cnt[r] * C;
+            displp[r] = (int)ntot * C;
+            ntot += cnt[r];
+        }
+        all_prob = malloc((size_t)(ntot > 0 ? ntot : 1) * (size_t)C * sizeof *all_prob);
+        all_gid = malloc((size_t)(ntot > 0 ? ntot : 1) * sizeof *all_gid);
+        all_y = malloc((size_t)(ntot > 0 ? ntot : 1) * sizeof *all_y);
+        if (!all_prob || !all_gid || !all_y) error_set(err, ERR_NOMEM, "out of memory gathering %lld test scores", (long long)ntot);
+    }
+    if ((rc = log_agree(comm, err)) != 0) goto done;
+    if ((rc = log_mpi_check(MPI_Gatherv(prob, n_local * C, MPI_FLOAT, all_prob, cntp, displp, MPI_FLOAT, 0, comm), "MPI_Gatherv(scores)", err)) != 0) goto done;
+    if ((rc = log_mpi_check(MPI_Gatherv(ds->test.gid, n_local, MPI_INT64_T, all_gid, cnt, displ, MPI_INT64_T, 0, comm), "MPI_Gatherv(rows)", err)) != 0) goto done;
+    if ((rc = log_mpi_check(MPI_Gatherv(ds->test.y, n_local, MPI_INT32_T, all_y, cnt, displ, MPI_INT32_T, 0, comm), "MPI_Gatherv(labels)", err)) != 0) goto done;
+    if (rank == 0) {
+        /* rows in global order: the AUC arithmetic then sees the same
+         * sequence for any number of ranks */
+        int cols = C == 1 ? 1 : K;
+        order = malloc((size_t)(ntot > 0 ? ntot : 1) * sizeof *order);
+        scores = malloc((size_t)(ntot > 0 ? ntot : 1) * (size_t)cols * sizeof *scores);
+        labels = malloc((size_t)(ntot > 0 ? ntot : 1) * sizeof *labels);
+        if (!order || !scores || !labels) { error_set(err, ERR_NOMEM, "out of memory"); goto agree2; }
+        for (int64_t i = 0; i < ntot; i++) { order[i].gid = all_gid[i]; order[i].pos = i; }
+        qsort(order, (size_t)ntot, sizeof *order, cmp_gid_pos);
+        for (int64_t i = 0; i < ntot; i++) {
+            int64_t p = order[i].pos;
+            labels[i] = all_y[p];
+            for (int c = 0; c < cols; c++) scores[(size_t)i * (size_t)cols + (size_t)c] = (double)all_prob[(size_t)p * (size_t)C + (size_t)c];
+        }
+        if (C == 1) {
+            if (auc_delong(scores, labels, (size_t)ntot, out, err) != 0) goto agree2;
+            if (want_roc) auc_roc_curve(scores, labels, (size_t)ntot, &res->fpr, &res->tpr, &res->thr, &res->n_roc, err);
+        } else {
+            if (auc_macro_ovr(scores, labels, (size_t)ntot, K, out, per_class, err) != 0) goto agree2;
+        }
+    }
+agree2:
+    if ((rc = log_agree(comm, err)) != 0) goto done;
+    if ((rc = log_mpi_check(MPI_Bcast(out, (int)sizeof *out, MPI_BYTE, 0, comm), "MPI_Bcast(auc)", err)) != 0) goto done;
+    if (per_class != NULL && C > 1)
+        rc = log_mpi_check(MPI_Bcast(per_class, (int)(sizeof *per_class * (size_t)K), MPI_BYTE, 0, comm), "MPI_Bcast(auc)", err);
+done:
+    free(prob); free(all_prob); free(all_gid); free(all_y);
+    free(cnt); free(displ); free(cntp); free(displp);
+    free(scores); free(labels); free(order);
+    return rc;
+}
+
+
+/* ------------------------------------------------------------------ */
+/* the fused per-step reduction                                        */
+
+typedef struct reducer {
+    size_t n;           /* parameters */
+    size_t len;         /* n + 3 + HIST_W */
+    int64_t *sendbuf, *recvbuf;
+    int headroom;       /* ceil(log2(V)) */
+    int e_pred;         /* predicted exponent, same on all ranks; INT_MIN: unknown */
+} reducer;
+
+enum { SLOT_LOSS = 0, SLOT_NONFINITE = 1, SLOT_STOP = 2, SLOT_OVERFLOW = 3, SLOT_HIST = 4 };
+
+/* Convert the local shard gradients with exponent e and reduce.
+ * Returns 0 and fills r->recvbuf. */
+static int reduce_once(MPI_Comm comm, reducer *r, float *const *g, const double *loss, int nls,
+                       int e, int stop, rg_error *err)
+{
+    int64_t *extra = r->sendbuf + r->n;
+    int scale = exactsum_scale(e, r->headroom);
+    memset(r->sendbuf, 0, r->len * sizeof *r->sendbuf);
+    extra[SLOT_STOP] = stop;
+    for (int s = 0; s < nls; s++) {
+        int es = exactsum_exponent(g[s], r->n);
+        if (es == INT32_MAX || !isfinite(loss[s])) { extra[SLOT_NONFINITE]++; continue; }
+        if (es > e) { extra[SLOT_OVERFLOW]++; continue; }
+        {
+            int b = e - es;
+            if (b > HIST_W - 1) b = HIST_W - 1;
+            if (es == EXACTSUM_EXP_ZERO) b = HIST_W - 1;
+            extra[SLOT_HIST + b]++;
+        }
+        exactsum_add(r->sendbuf, g[s], r->n, scale);
+        extra[SLOT_LOSS] += exactsum_fixed(loss[s], LOSS_SCALE);
+    }
+    return log_mpi_check(MPI_Allreduce(r->sendbuf, r->recvbuf, (int)r->len, MPI_INT64_T, MPI_SUM, comm),
+                         "MPI_Allreduce(gradients)", err);
+}
+
+/* One step's reduction; on return gsum[n] holds the float mean gradient
+ * (sum / B), *loss_sum the summed loss, *nonfinite and *stop the global
+ * counts.  Every output is identical on all ranks and independent of P. */
+static int reduce_step(MPI_Comm comm, reducer *r, float *const *g, const double *loss, int nls, int B,
+                       int stop, float *gmean, double *loss_sum, int64_t *nonfinite, int64_t *stop_all,
+                       rg_error *err)
+{
+    int rc, e = r->e_pred == INT_MIN ? EXACTSUM_EXP_ZERO : r->e_pred;
+    const int64_t *extra = r->recvbuf + r->n;
+    if ((rc = reduce_once(comm, r, g, loss, nls, e, stop, err)) != 0) return rc;
+    if (extra[SLOT_NONFINITE] == 0 && (extra[SLOT_OVERFLOW] != 0 || r->e_pred == INT_MIN)) {
+        /* exact maximum over all shards, then reduce again */
+        int emax = EXACTSUM_EXP_ZERO, eall = 0;
+        for (int s = 0; s < nls; s++) {
+            int es = exactsum_exponent(g[s], r->n);
+            if (es > emax) emax = es;
+        }
+        if ((rc = log_mpi_check(MPI_Allreduce(&emax, &eall, 1, MPI_INT, MPI_MAX, comm), "MPI_Allreduce(exponent)", err)) != 0) return rc;
+        e = eall;
+        if ((rc = reduce_once(comm, r, g, loss, nls, e, stop, err)) != 0) return rc;
+    }
+    *nonfinite = extra[SLOT_NONFINITE];
+    *stop_all = extra[SLOT_STOP];
+    *loss_sum = exactsum_unfixed(extra[SLOT_LOSS], LOSS_SCALE);
+    if (*nonfinite != 0) return 0;
+    exactsum_to_float(r->recvbuf, r->n, exactsum_scale(e, r->headroom), 1.0 / (double)B, gmean);
+    /* next exponent: the largest shard exponent seen (window of HIST_W) */
+    {
+        int next = e - (HIST_W - 1);
+        for (int b = 0; b < HIST_W - 1; b++)
+            if (extra[SLOT_HIST + b] != 0) { next = e - b; break; }
+        r->e_pred = next;
+    }
+    return 0;
+}
+
+/* ------------------------------------------------------------------ */
+
+/* Per local shard: the current cycle's permutation. */
+typedef struct shard_stream {
+    int64_t n;        /* rows in the shard */
+    int64_t cycle;    /* cycle the permutation belongs to, -1: none */
+    uint32_t *perm;
+} shard_stream;
+
+static const uint32_t *stream_perm(shard_stream *st, uint64_t seed, int shard, int64_t cycle)
+{
+    if (st->cycle != cycle) {
+        rng_permutation(st->perm, (uint32_t)st->n, seed, RNG_STREAM_SHUFFLE, ((uint64_t)shard << 40) ^ (uint64_t)cycle);
+        st->cycle = cycle;
+    }
+    return st->perm;
+}
+
+static void fmt_duration(char *b, size_t n, double s)
+{
+    if (s < 60) snprintf(b, n, "%.1fs", s);
+    else if (s < 3600) snprintf(b, n, "%dm%02ds", (int)(s / 60), (int)fmod(s, 60));
+    else snprintf(b, n, "%dh%02dm", (int)(s / 3600), (int)fmod(s / 60, 60));
+}
+
+int train_run(MPI_Comm comm, const config *cfg, const dataset *ds, train_result **out, rg_error *err)
+{
+    int rc = 0, rank = 0, nranks = 1;
+    int V = ds->virtual_shards, B = cfg->batch_size, m = B / V, F = ds->n_features;
+    int nls = ds->n_local_shards;
+    train_result *res = NULL;
+    mlp_layout lay;
+    mlp_work *w = NULL, *we = NULL;
+    adam_state *adam = NULL;
+    adam_params hp = {cfg->learning_rate, cfg->beta1, cfg->beta2, cfg->epsilon};
+    float **g = NULL, *gmean = NULL, *xb = NULL;
+    int32_t *yb = NULL;
+    double *loss = NULL;
+    shard_stream *st = NULL;
+    reducer red;
+    int64_t spe;
+    double t_start = now_s();
+
+    memset(&red, 0, sizeof red);
+    *out = NULL;
+    MPI_Comm_rank(comm, &rank);
+    MPI_Comm_size(comm, &nranks);
+    res = calloc(1, sizeof *res);
+    if (res == NULL) { error_set(err, ERR_NOMEM, "out of memory"); goto agree; }
+    res->shape.n_in = F;
+    res->shape.n_hidden = cfg->hidden;
+    res->shape.softmax = cfg->output == CONFIG_OUTPUT_SOFTMAX || (cfg->output == CONFIG_OUTPUT_AUTO && ds->n_classes > 2);
+    res->shape.n_out = res->shape.softmax ? ds->n_classes : 1;
+    res->n_classes = ds->n_classes;
+    res->n_epochs = cfg->epochs;
+    lay = mlp_layout_of(&res->shape);
+    res->params = malloc(lay.n * sizeof *res->params);
+    res->loss = calloc((size_t)cfg->epochs, sizeof(double));
+    res->test_auc = calloc((size_t)cfg->epochs, sizeof(double));
+    res->auc_lo = calloc((size_t)cfg->epochs, sizeof(double));
+    res->auc_hi = calloc((size_t)cfg->epochs, sizeof(double));
+    res->wall_s = calloc((size_t)cfg->epochs, sizeof(double));
+    res->samples_per_s = calloc((size_t)cfg->epochs, sizeof(double));
+    if (res->shape.softmax) res->class_eval = calloc((size_t)ds->n_classes, sizeof *res->class_eval);
+    w = mlp_work_new(&res->shape, m > 0 ? m : 1);
+    we = mlp_work_new(&res->shape, EVAL_BLOCK);
+    adam = adam_new(lay.n);
+    g = calloc((size_t)(nls > 0 ? nls : 1), sizeof *g);
+    loss = calloc((size_t)(nls > 0 ? nls : 1), sizeof *loss);
+    st = calloc((size_t)(nls > 0 ? nls : 1), sizeof *st);
+    gmean = malloc(lay.n * sizeof *gmean);
+    xb = malloc((size_t)m * (size_t)F * sizeof *xb);
+    yb = malloc((size_t)m * sizeof *yb);
+    red.n = lay.n;
+    red.len = lay.n + SLOT_HIST + HIST_W;
+    red.sendbuf = malloc(red.len * sizeof *red.sendbuf);
+    red.recvbuf = malloc(red.len * sizeof *red.recvbuf);
+    red.e_pred = INT_MIN;
+    while ((1 << red.headroom) < V) red.headroom++;
+    if (!res->params || !res->loss || !res->test_auc || !res->auc_lo || !res->auc_hi || !res->wall_s ||
+        !res->samples_per_s || (res->shape.softmax && !res->class_eval) || !w || !we || !adam || !g || !loss ||
+        !st || !gmean || !xb || !yb || !red.sendbuf || !red.recvbuf) {
+        error_set(err, ERR_NOMEM, "out of memory setting up training");
+        goto agree;
+    }
+    for (int s = 0; s < nls; s++) {
+        st[s].n = ds->train.shard_off[s + 1] - ds->train.shard_off[s];
+        st[s].cycle = -1;
+        st[s].perm = malloc((size_t)(st[s].n > 0 ? st[s].n : 1) * sizeof *st[s].perm);
+        g[s] = malloc(lay.n * sizeof *g[s]);
+        if (!st[s].perm || !g[s]) { error_set(err, ERR_NOMEM, "out of memory setting up training"); goto agree; }
+    }
+    mlp_init(&res->shape, cfg->seed, res->params);
+agree:
+    if ((rc = log_agree(comm, err)) != 0) goto done;
+
+    spe = ds->n_train / B;
+    if (spe < 1) spe = 1;
+    log_info("training: %lld rows (%lld test), %d features -> %d hidden -> %d %s; %d epochs x %lld steps of %d rows; %d rank%s, %d virtual shards",
+             (long long)ds->n_train, (long long)ds->n_test, F, cfg->hidden, res->shape.n_out,
+             res->shape.softmax ? "softmax" : "sigmoid", cfg->epochs, (long long)spe, B, nranks, nranks == 1 ? "" : "s", V);
+    for (int ep = 0; ep < cfg->epochs; ep++) {
+        double t0 = now_s(), loss_epoch = 0.0, t_train, t1;
+        for (int64_t k = 0; k < spe; k++) {
+            int64_t step = (int64_t)ep * spe + k, nonfinite = 0, stop_all = 0;
+            double lsum = 0.0;
+            for (int s = 0; s < nls; s++) {
+                const int64_t off = ds->train.shard_off[s];
+                for (int j = 0; j < m; j++) {
+                    int64_t p = step * m + j, cyc = p / st[s].n;
+                    const uint32_t *perm = stream_perm(&st[s], cfg->seed, ds->first_shard + s, cyc);
+                    int64_t row = off + perm[p % st[s].n];
+                    memcpy(xb + (size_t)j * (size_t)F, ds->train.x + (size_t)row * (size_t)F, (size_t)F * sizeof *xb);
+                    yb[j] = ds->train.y[row];
+                }
+                loss[s] = mlp_loss_grad(&res->shape, res->params, xb, yb, m, w, g[s]);
+            }
+            if ((rc = reduce_step(comm, &red, g, loss, nls, B, 0, gmean, &lsum, &nonfinite, &stop_all, err)) != 0) goto done;
+            if (nonfinite != 0) {
+                rc = error_set(err, ERR_NUMERIC, "training diverged: the loss or gradient is not finite at epoch %d, step %lld (global step %lld); lower [train] learning_rate (now %g)",
+                               ep + 1, (long long)k + 1, (long long)step + 1, cfg->learning_rate);
+                goto done;
+            }
+            loss_epoch += lsum;
+            adam_step(adam, &hp, res->params, gmean);
+            res->steps++;
+        }
+        t_train = now_s() - t0;
+        res->train_s += t_train;
+        t1 = now_s();
+        {
+            auc_result a;
+            memset(&a, 0, sizeof a);
+            if ((rc = evaluate(comm, rank, nranks, ds, &res->shape, res->params, we, ep == cfg->epochs - 1, res, &a,
+                               res->class_eval, err)) != 0) goto done;
+            res->test_auc[ep] = a.auc;
+            res->auc_lo[ep] = a.lo;
+            res->auc_hi[ep] = a.hi;
+            if (ep == cfg->epochs - 1) res->eval = a;
+        }
+        res->eval_s += now_s() - t1;
+        res->loss[ep] = loss_epoch / ((double)spe * (double)B);
+        res->wall_s[ep] = now_s() - t0;
+        res->samples_per_s[ep] = (double)spe * (double)B / (t_train > 0 ? t_train : 1e-9);
+        {
+            char el[32], eta[32];
+            double elapsed = now_s() - t_start;
+            fmt_duration(el, sizeof el, elapsed);
+            fmt_duration(eta, sizeof eta, elapsed / (ep + 1) * (cfg->epochs - ep - 1));
+            log_info("epoch %*d/%d  loss %.5f  test AUC %.4f [%.4f, %.4f]  %.0f samples/s  elapsed %s  ETA %s",
+                     (int)(log10(cfg->epochs) + 1), ep + 1, cfg->epochs, res->loss[ep], res->test_auc[ep],
+                     res->auc_lo[ep], res->auc_hi[ep], res->samples_per_s[ep], el, eta);
+        }
+    }
+    *out = res;
+    res = NULL;
+done:
+    train_result_free(res);
+    mlp_work_free(w);
+    mlp_work_free(we);
+    adam_free(adam);
+    if (g != NULL) for (int s = 0; s < nls; s++) free(g[s]);
+    if (st != NULL) for (int s = 0; s < nls; s++) free(st[s].perm);
+    free(g); free(st); free(loss); free(gmean); free(xb); free(yb);
+    free(red.sendbuf); free(red.recvbuf);
+    return rc;
+}

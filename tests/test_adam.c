@@ -1,0 +1,227 @@
+/** \file test_adam.c
+ *  Unit tests of the Adam update (adam.h): one and two steps against the
+ *  equations of adam.h evaluated by hand in double, bias correction at
+ *  t = 1, the Keras placement of eps, zero gradients, and determinism.
+ *
+ *  Tolerances: the update runs in float, so each moment carries a few
+ *  float roundings (relative error <= ~3 FLT_EPSILON); a parameter
+ *  p - step carries one rounding of p plus a few relative roundings of
+ *  the (small) step.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <float.h>
+#include <math.h>
+#include <string.h>
+
+#include "riskgrid/adam.h"
+
+#define N 5
+
+static void assert_close_rel(double got, double want, double rel)
+{
+    if (!(fabs(got - want) <= rel * fabs(want))) {
+        print_error("got %.9g want %.9g (rel err %.3g > %.3g)\n", got, want,
+                    fabs(got - want) / fabs(want), rel);
+        fail();
+    }
+}
+
+/* p_f (float result) against p_d (double hand value) where the total
+ * change from the start is `moved`. */
+static void assert_param(double got, double want, double moved)
+{
+    double tol = 1.0 * FLT_EPSILON * fabs(want) + 8.0 * FLT_EPSILON * fabs(moved) + 1e-30;
+    if (!(fabs(got - want) <= tol)) {
+        print_error("param got %.9g want %.9g (|diff| %.3g > tol %.3g)\n", got, want,
+                    fabs(got - want), tol);
+        fail();
+    }
+}
+
+static void test_new_free(void **state)
+{
+    (void)state;
+    adam_state *a = adam_new(7);
+    assert_non_null(a);
+    assert_int_equal(a->n, 7);
+    assert_int_equal(a->t, 0);
+    for (int i = 0; i < 7; i++) {
+        assert_true(a->m[i] == 0.0f && !signbit(a->m[i]));
+        assert_true(a->v[i] == 0.0f && !signbit(a->v[i]));
+    }
+    adam_free(a);
+    adam_free(NULL);
+
+    /* an empty state steps without touching anything */
+    adam_state *e = adam_new(0);
+    assert_non_null(e);
+    adam_params hp = {1e-3, 0.9, 0.999, 1e-7};
+    adam_step(e, &hp, NULL, NULL);
+    assert_int_equal(e->t, 1);
+    adam_free(e);
+}
+
+static void test_one_step(void **state)
+{
+    (void)state;
+    const adam_params hp = {1e-3, 0.9, 0.999, 1e-7};
+    const float p0[N] = {1.0f, -0.5f, 2.0f, 0.0f, 0.25f};
+    const float g[N] = {0.1f, -3.0f, 1e-3f, 0.0f, 40.0f};
+    float p[N];
+    memcpy(p, p0, sizeof p);
+    adam_state *a = adam_new(N);
+    assert_non_null(a);
+    adam_step(a, &hp, p, g);
+    assert_int_equal(a->t, 1);
+
+    /* by hand, t = 1:
+     *   m = 0 + (1 - 0.9)(g - 0) = 0.1 g
+     *   v = 0 + (1 - 0.999)(g^2 - 0) = 0.001 g^2
+     *   alpha = 1e-3 sqrt(1 - 0.999) / (1 - 0.9) = 1e-3 sqrt(0.001) / 0.1
+     *   p = p0 - alpha m / (sqrt(v) + 1e-7) */
+    const double alpha = 1e-3 * sqrt(1.0 - 0.999) / (1.0 - 0.9);
+    for (int i = 0; i < N; i++) {
+        const double gd = (double)g[i];
+        const double m = 0.1 * gd;
+        const double v = 0.001 * gd * gd;
+        const double step = alpha * m / (sqrt(v) + 1e-7);
+        const double pw = (double)p0[i] - step;
+        if (gd == 0.0) {
+            assert_true(a->m[i] == 0.0f && a->v[i] == 0.0f);
+            assert_true(p[i] == p0[i]); /* 0 / (0 + eps) = 0: no move */
+        } else {
+            assert_close_rel(a->m[i], m, 2.0 * FLT_EPSILON);
+            assert_close_rel(a->v[i], v, 3.0 * FLT_EPSILON);
+            assert_param(p[i], pw, step);
+        }
+    }
+    adam_free(a);
+}
+
+static void test_two_steps(void **state)
+{
+    (void)state;
+    const adam_params hp = {0.01, 0.8, 0.99, 1e-6};
+    const float p0[N] = {0.5f, -1.5f, 3.0f, 0.0f, -0.125f};
+    const float g1[N] = {0.2f, -1.0f, 5e-4f, 2.0f, 10.0f};
+    /* same signs as g1, so no cancellation in the second moment update */
+    const float g2[N] = {0.7f, -0.1f, 2e-3f, 0.5f, 30.0f};
+    float p[N];
+    memcpy(p, p0, sizeof p);
+    adam_state *a = adam_new(N);
+    assert_non_null(a);
+    adam_step(a, &hp, p, g1);
+    adam_step(a, &hp, p, g2);
+    assert_int_equal(a->t, 2);
+
+    const double b1 = 0.8, b2 = 0.99, lr = 0.01, eps = 1e-6;
+    const double alpha1 = lr * sqrt(1.0 - b2) / (1.0 - b1);
+    const double alpha2 = lr * sqrt(1.0 - b2 * b2) / (1.0 - b1 * b1);
+    for (int i = 0; i < N; i++) {
+        const double x1 = (double)g1[i], x2 = (double)g2[i];
+        /* t = 1 */
+        const double m1 = 0.0 + (1.0 - b1) * (x1 - 0.0);
+        const double v1 = 0.0 + (1.0 - b2) * (x1 * x1 - 0.0);
+        const double s1 = alpha1 * m1 / (sqrt(v1) + eps);
+        /* t = 2 */
+        const double m2 = m1 + (1.0 - b1) * (x2 - m1);
+        const double v2 = v1 + (1.0 - b2) * (x2 * x2 - v1);
+        const double s2 = alpha2 * m2 / (sqrt(v2) + eps);
+        const double pw = (double)p0[i] - s1 - s2;
+        assert_close_rel(a->m[i], m2, 4.0 * FLT_EPSILON);
+        assert_close_rel(a->v[i], v2, 4.0 * FLT_EPSILON);
+        assert_param(p[i], pw, fabs(s1) + fabs(s2));
+    }
+    adam_free(a);
+}
+
+/* With eps negligible, the first step moves every parameter by lr in the
+ * direction -sign(g), whatever |g| is: the bias correction at t = 1 makes
+ * alpha m / sqrt(v) = lr sqrt(1-b2)/(1-b1) (1-b1)|g| / (sqrt(1-b2)|g|). */
+static void test_bias_correction_first_step(void **state)
+{
+    (void)state;
+    const adam_params hp = {1e-3, 0.9, 0.999, 1e-12};
+    const float g[N] = {1e-3f, 1.0f, 1e3f, -5.0f, -2e-2f};
+    float p[N] = {0, 0, 0, 0, 0};
+    adam_state *a = adam_new(N);
+    assert_non_null(a);
+    adam_step(a, &hp, p, g);
+    for (int i = 0; i < N; i++) {
+        const double want = (g[i] > 0) ? -1e-3 : 1e-3;
+        assert_true(fabs((double)p[i] - want) <= 1e-5 * 1e-3);
+    }
+    adam_free(a);
+}
+
+/* eps is added to sqrt(v) WITHOUT bias correction (Keras).  With a large
+ * eps this differs by a factor ~3 in the step from the "paper" form
+ * m_hat / (sqrt(v_hat) + eps), and a larger eps gives a smaller step. */
+static void test_eps_placement(void **state)
+{
+    (void)state;
+    const float g[1] = {0.1f};
+    const double lr = 1e-2, b1 = 0.9, b2 = 0.999;
+    const adam_params big = {lr, b1, b2, 1e-2};
+    const adam_params tiny = {lr, b1, b2, 1e-9};
+    float pb[1] = {1.0f}, pt[1] = {1.0f};
+    adam_state *ab = adam_new(1), *at = adam_new(1);
+    assert_non_null(ab);
+    assert_non_null(at);
+    adam_step(ab, &big, pb, g);
+    adam_step(at, &tiny, pt, g);
+
+    const double gd = (double)g[0];
+    const double m = (1.0 - b1) * gd, v = (1.0 - b2) * gd * gd;
+    const double alpha = lr * sqrt(1.0 - b2) / (1.0 - b1);
+    const double keras = alpha * m / (sqrt(v) + 1e-2);
+    const double paper = lr * (m / (1.0 - b1)) / (sqrt(v / (1.0 - b2)) + 1e-2);
+    assert_true(paper / keras > 2.0); /* the two forms are distinguishable */
+    assert_param(pb[0], 1.0 - keras, keras);
+    assert_true(fabs((double)pb[0] - (1.0 - paper)) > 1e-4);
+    assert_true(1.0f - pb[0] < 1.0f - pt[0]); /* larger eps, smaller step */
+    adam_free(ab);
+    adam_free(at);
+}
+
+static void test_deterministic(void **state)
+{
+    (void)state;
+    enum { M = 257 };
+    float p1[M], p2[M], g[M];
+    for (int i = 0; i < M; i++) {
+        p1[i] = p2[i] = (float)sin(0.37 * i);
+        g[i] = (float)(cos(1.3 * i) * pow(10.0, (i % 7) - 3));
+    }
+    const adam_params hp = {3e-4, 0.9, 0.999, 1e-7};
+    adam_state *a = adam_new(M), *b = adam_new(M);
+    assert_non_null(a);
+    assert_non_null(b);
+    for (int k = 0; k < 5; k++) {
+        adam_step(a, &hp, p1, g);
+        adam_step(b, &hp, p2, g);
+    }
+    assert_memory_equal(p1, p2, sizeof p1);
+    assert_memory_equal(a->m, b->m, sizeof(float) * M);
+    assert_memory_equal(a->v, b->v, sizeof(float) * M);
+    adam_free(a);
+    adam_free(b);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_new_free),
+        cmocka_unit_test(test_one_step),
+        cmocka_unit_test(test_two_steps),
+        cmocka_unit_test(test_bias_correction_first_step),
+        cmocka_unit_test(test_eps_placement),
+        cmocka_unit_test(test_deterministic),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
