@@ -342,10 +342,12 @@ done:
     config_free(cfg);
     free(text); free(command); free(cfgtext);
     free(ra.sets);
-    if (mpi_up) MPI_Finalize();
-    /* test hook: lets the tests see that EVERY rank left with the code */
+    /* test hook: lets the tests see that EVERY rank leaves with the code
+     * (printed before MPI_Finalize: once one rank has exited non-zero the
+     * launcher may kill the others) */
     if (getenv("RISKGRID_TRACE_EXIT") != NULL)
         fprintf(stderr, "riskgrid: rank %d exits with code %d\n", rank, error_exit_code(rc));
+    if (mpi_up) MPI_Finalize();
     return error_exit_code(rc);
 }
 
