@@ -70,4 +70,18 @@ check diverge      "$WORK/good.csv"       1 "training diverged.*epoch 1" --set=t
 check unknown_key  "$WORK/good.csv"       2 "job.ini:[0-9]+: .*bacth_size" "[model]" "bacth_size = 32"
 check shards       "$WORK/good.csv"       2 "multiple of" --set=train.batch_size=33
 check grid_range   "$WORK/good.csv"       2 "demand" "--set=grid.demand=0.5, 1.5"
-echo "input errors: $n_cases cases x 2 rank counts passed"
+"$RISKGRID" gen --rows 600 --seed 9 --out "$WORK/good.h5" 2>/dev/null
+check h5_no_dataset "$WORK/good.h5"       1 "good.h5: no dataset 'nope'" --set=data.hdf5_features=nope --set=data.drop=
+check h5_wrong_rank "$WORK/good.h5"       1 "dataset 'label' has rank 1; expected 2" --set=data.hdf5_features=label --set=data.drop=
+check h5_not_hdf5  "$WORK/good.csv"       1 "not an HDF5 file" --set=data.format=hdf5 --set=data.drop=
+
+# more ranks than virtual shards: refused before any work (exit 2)
+write_job "$WORK/job.ini" "$WORK/good.csv"
+set +e
+timeout 60 "$MPIEXEC" -n 3 --oversubscribe "$RISKGRID" run "$WORK/job.ini" --set train.virtual_shards=2 --quiet \
+  --out "$WORK/out.h5" 2> "$WORK/e.txt"; rc=$?
+set -e
+[ "$rc" = 2 ] || fail "3 ranks > 2 shards: exit $rc, expected 2"
+grep -q "3 ranks but \[train\] virtual_shards = 2" "$WORK/e.txt" || fail "ranks > shards: $(cat "$WORK/e.txt")"
+n_cases=$((n_cases + 1))
+echo "input errors: $n_cases cases passed (each at 1 and 3 ranks but the last)"
