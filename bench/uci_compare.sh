@@ -138,7 +138,7 @@ echo
 status=0
 for n in 1 2; do
     if [ "${RG_NTR[$n]}" != "$py_ntr" ] || [ "${RG_NTE[$n]}" != "$py_nte" ]; then
-        echo "MISMATCH: riskgrid ($n ranks) n_train/n_test ${RG_NTR[$n]}/${RG_NTE[$n]} != Python split $py_ntr/$py_nte" >&2
+        echo "MISMATCH: riskgrid ($n rank(s)) n_train/n_test ${RG_NTR[$n]}/${RG_NTE[$n]} != Python split $py_ntr/$py_nte" >&2
         status=1
     fi
 done

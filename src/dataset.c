@@ -264,9 +264,10 @@ static int read_header(MPI_Comm comm, int rank, int fd, const char *path, char d
         bom = csv_skip_bom(line, got);
         pos = bom;
         csv_next_line(line, got, &pos, &ln, &ln_len);
+        if (ln == NULL) ln_len = 0; /* only a BOM: reported as an empty header below */
         meta[0] = (int64_t)ln_len;
         meta[1] = (int64_t)pos;
-        memmove(line, ln, ln_len);
+        if (ln_len > 0) memmove(line, ln, ln_len);
         line[ln_len] = '\0';
     }
 bcast:
@@ -592,7 +593,8 @@ static int agree_vocab(MPI_Comm comm, int nranks, strset *const *local, int nsrc
     mine = malloc((size_t)mylen + 1);
     lens = malloc((size_t)nranks * sizeof *lens);
     displ = malloc((size_t)nranks * sizeof *displ);
-    if (mine == NULL || lens == NULL || displ == NULL) { rc = error_set(err, ERR_NOMEM, "out of memory"); goto done; }
+    if (mine == NULL || lens == NULL || displ == NULL) error_set(err, ERR_NOMEM, "out of memory");
+    if ((rc = log_agree(comm, err)) != 0) goto done;
     {
         int o = 0;
         for (int k = 0; k < nsrc; k++)
@@ -605,7 +607,8 @@ static int agree_vocab(MPI_Comm comm, int nranks, strset *const *local, int nsrc
     if ((rc = log_mpi_check(MPI_Allgather(&mylen, 1, MPI_INT, lens, 1, MPI_INT, comm), "MPI_Allgather", err)) != 0) goto done;
     for (int r = 0; r < nranks; r++) { displ[r] = total; total += lens[r]; }
     all = malloc((size_t)total + 1);
-    if (all == NULL) { rc = error_set(err, ERR_NOMEM, "out of memory"); goto done; }
+    if (all == NULL) error_set(err, ERR_NOMEM, "out of memory");
+    if ((rc = log_agree(comm, err)) != 0) goto done;
     if ((rc = log_mpi_check(MPI_Allgatherv(mine, mylen, MPI_CHAR, all, lens, displ, MPI_CHAR, comm), "MPI_Allgatherv", err)) != 0) goto done;
     for (int o = 0; o < total; o += (int)strlen(all + o) + 1) {
         if (n == cap) {
@@ -760,8 +763,11 @@ static int load_csv(MPI_Comm comm, int rank, int nranks, const config *cfg, rows
             if (kind[c] == COL_CATEGORICAL)
                 for (int k = 0; k < nsrc; k++) if (locals[k][c].n > MAX_CATEGORIES) many = 1;
             if ((rc = log_mpi_check(MPI_Allreduce(&many, &many_all, 1, MPI_INT, MPI_MAX, comm), "MPI_Allreduce", err)) != 0) goto done;
-            if (kind[c] == COL_CATEGORICAL && !many_all)
-                if ((rc = agree_vocab(comm, nranks, locals, nsrc, c, &vocab[c], &vocab_n[c], err)) != 0) goto done;
+            if (kind[c] == COL_CATEGORICAL && !many_all) {
+                /* agree_vocab's collectives all run; a local failure after them is agreed here */
+                agree_vocab(comm, nranks, locals, nsrc, c, &vocab[c], &vocab_n[c], err);
+                if ((rc = log_agree(comm, err)) != 0) goto done;
+            }
             if (many_all || (kind[c] == COL_CATEGORICAL && vocab_n[c] > MAX_CATEGORIES)) {
                 rc = error_set(err, ERR_INPUT, "%s: column '%s' has more than %d distinct categories; add it to [data] drop (an identifier?) or encode it numerically",
                                paths[0], hd[0].names[c], MAX_CATEGORIES);
@@ -1212,7 +1218,8 @@ int dataset_load(MPI_Comm comm, const config *cfg, dataset **out, rg_error *err)
         int nc = V + 3 * K + 2;
         counts = calloc((size_t)nc, sizeof *counts);
         counts_all = calloc((size_t)nc, sizeof *counts_all);
-        if (!counts || !counts_all) { rc = error_set(err, ERR_NOMEM, "out of memory"); goto done; }
+        if (!counts || !counts_all) error_set(err, ERR_NOMEM, "out of memory");
+        if ((rc = log_agree(comm, err)) != 0) goto done;
         for (int s = 0; s < ds->n_local_shards; s++)
             counts[ds->first_shard + s] = ds->train.shard_off[s + 1] - ds->train.shard_off[s];
         for (int64_t i = 0; i < ds->train.n; i++) { counts[V + ds->train.y[i]]++; counts[V + K + ds->train.y[i]]++; }

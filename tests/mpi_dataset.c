@@ -208,7 +208,7 @@ static int group_setup(void **state)
     memset(g_dir, 0, sizeof g_dir);
     if (g_rank == 0) {
         snprintf(g_dir, sizeof g_dir, "/tmp/rg_mpi_dataset.XXXXXX");
-        if (mkdtemp(g_dir) == NULL) { perror("mkdtemp"); ok = 0; }
+        if (mkdtemp(g_dir) == NULL) { perror("mkdtemp"); ok = 0; g_dir[0] = '\0'; }
     }
     MPI_Bcast(g_dir, (int)sizeof g_dir, MPI_CHAR, 0, MPI_COMM_WORLD);
     for (int k = 0; k < N_FILES; k++) {
@@ -223,6 +223,11 @@ static int group_setup(void **state)
         free(text);
     }
     MPI_Bcast(&ok, 1, MPI_INT, 0, MPI_COMM_WORLD);
+    if (!ok && g_rank == 0 && g_dir[0] != '\0') {
+        for (int k = 0; k < N_FILES; k++) unlink(g_path[k]);
+        rmdir(g_dir);
+        g_dir[0] = '\0';
+    }
     return ok ? 0 : -1;
 }
 
@@ -347,7 +352,8 @@ static void ref_free(ref *r)
         free(r->cols[c]);
         if (r->vocab != NULL) free(r->vocab[c]);
     }
-    for (int j = 0; j < r->f; j++) free(r->names[j]);
+    if (r->names != NULL)
+        for (int j = 0; j < r->f; j++) free(r->names[j]);
     free(r->cols); free(r->field); free(r->kind); free(r->vocab); free(r->vocab_n); free(r->names);
     free(r->x); free(r->y); free(r->is_test); free(r->shard); free(r->mean); free(r->std);
     free(r->mean_l); free(r->std_l); free(r->xs);

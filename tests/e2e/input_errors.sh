@@ -24,6 +24,7 @@ f=$(mk dup_cols.csv); { echo "$hdr" | sed 's/,age,/,limit_bal,/'; sed -n '2,$p' 
 f=$(mk few_rows.csv); head -20 "$WORK/good.csv" > "$f"
 f=$(mk quote.csv); awk -F, 'BEGIN{OFS=","} NR==50 {$4="\"open"} {print}' "$WORK/good.csv" > "$f"
 f=$(mk binary.csv); head -c 3000 /dev/urandom > "$f"
+f=$(mk bom_only.csv); printf '\xef\xbb\xbf' > "$f"
 
 # case: NAME DATAFILE EXPECTED_EXIT MESSAGE_REGEX [extra ini lines...]
 n_cases=0
@@ -66,6 +67,7 @@ check dup_columns  "$C/dup_cols.csv"      1 "dup_cols.csv:1:3: duplicate column 
 check few_rows     "$C/few_rows.csv"      1 "too few training rows"
 check quote        "$C/quote.csv"         1 "quote.csv:50:4: unbalanced quote"
 check binary       "$C/binary.csv"        1 "binary.csv"
+check bom_only     "$C/bom_only.csv"      1 "bom_only.csv:1: the header line is empty"
 check diverge      "$WORK/good.csv"       1 "training diverged.*epoch 1" --set=train.learning_rate=1e30
 check unknown_key  "$WORK/good.csv"       2 "job.ini:[0-9]+: .*bacth_size" "[model]" "bacth_size = 32"
 check shards       "$WORK/good.csv"       2 "multiple of" --set=train.batch_size=33
