@@ -20,16 +20,24 @@
 
 #include <float.h>
 #include <math.h>
+#include <string.h>
 
 int exactsum_exponent(const float *x, size_t n)
 {
-    float mx = 0.0f;
+    /* For non-negative IEEE floats the bit patterns order like the values,
+     * so the largest |x| is the largest (bits & 0x7fffffff); an integer max
+     * without branches vectorises.  Patterns >= 0x7f800000 are Inf/NaN. */
+    uint32_t mb = 0;
     for (size_t i = 0; i < n; i++) {
-        const float ax = fabsf(x[i]);
-        if (!(ax <= FLT_MAX)) return INT32_MAX;  /* NaN or +-Inf */
-        if (ax > mx) mx = ax;
+        uint32_t b;
+        memcpy(&b, &x[i], sizeof b);
+        b &= 0x7fffffffu;
+        mb = b > mb ? b : mb;
     }
-    if (mx == 0.0f) return EXACTSUM_EXP_ZERO;
+    if (mb >= 0x7f800000u) return INT32_MAX;  /* NaN or +-Inf */
+    if (mb == 0) return EXACTSUM_EXP_ZERO;
+    float mx;
+    memcpy(&mx, &mb, sizeof mx);
     /* frexp: mx = f 2^e with f in [0.5, 1), so 2^(e-1) <= mx < 2^e and e
      * is the smallest exponent with mx < 2^e (exact in double, including
      * float denormals, which are normal doubles). */
@@ -49,10 +57,10 @@ void exactsum_add(int64_t *acc, const float *x, size_t n, int scale)
         /* 2^scale is a normal double: multiplying by it is exactly
          * ldexp(x, scale) (see the file comment), and cheaper. */
         const double f = ldexp(1.0, scale);
-        for (size_t i = 0; i < n; i++) {
-            if (x[i] == 0.0f) continue;
-            acc[i] += llrint((double)x[i] * f);
-        }
+        /* no branch on zero: 0 * f rounds to 0; llrint is inlined to one
+         * conversion instruction (round to nearest even) under
+         * -fno-math-errno, which the build sets */
+        for (size_t i = 0; i < n; i++) acc[i] += llrint((double)x[i] * f);
     } else {
         /* 2^scale is out of double range; only reachable from a tiny E,
          * where the contract leaves nothing but zeros to add. */
