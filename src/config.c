@@ -49,10 +49,10 @@ enum key_id {
     K_DATA_STANDARDIZE, K_DATA_HDF5_FEATURES, K_DATA_HDF5_LABEL,
     K_MODEL_HIDDEN, K_MODEL_OUTPUT,
     K_TRAIN_EPOCHS, K_TRAIN_BATCH_SIZE, K_TRAIN_LEARNING_RATE, K_TRAIN_BETA1,
-    K_TRAIN_BETA2, K_TRAIN_EPSILON, K_TRAIN_SEED, K_TRAIN_VIRTUAL_SHARDS,
+    K_TRAIN_BETA2, K_TRAIN_EPSILON, K_TRAIN_SEED, K_TRAIN_VIRTUAL_SHARDS, K_TRAIN_STALL_TIMEOUT,
     K_GRID_DEMAND, K_GRID_COMPETITION, K_GRID_SERVICE, K_GRID_MARKETING,
     K_GRID_REFERENCE,
-    K_OUTPUT_PATH, K_OUTPUT_OVERWRITE,
+    K_OUTPUT_PATH, K_OUTPUT_OVERWRITE, K_OUTPUT_CHECKPOINT_PATH, K_OUTPUT_CHECKPOINT_EVERY,
     K_COUNT
 };
 
@@ -67,10 +67,11 @@ static const struct key_info {
     {"model", "hidden"}, {"model", "output"},
     {"train", "epochs"}, {"train", "batch_size"}, {"train", "learning_rate"},
     {"train", "beta1"}, {"train", "beta2"}, {"train", "epsilon"},
-    {"train", "seed"}, {"train", "virtual_shards"},
+    {"train", "seed"}, {"train", "virtual_shards"}, {"train", "stall_timeout"},
     {"grid", "demand"}, {"grid", "competition"}, {"grid", "service"},
     {"grid", "marketing"}, {"grid", "reference"},
     {"output", "path"}, {"output", "overwrite"},
+    {"output", "checkpoint_path"}, {"output", "checkpoint_every"},
 };
 
 #define N_SECTIONS 5
@@ -713,6 +714,17 @@ static int apply(parse_state *st, int id, const char *v, int from_file, char *wh
     case K_OUTPUT_OVERWRITE:
         rc = expect_bool(v, &c->overwrite, why, n);
         break;
+    case K_OUTPUT_CHECKPOINT_PATH:
+        rc = expect_nonempty(v, "a checkpoint file path", why, n);
+        if (rc == 0) rc = resolve_path(dir, v, &c->checkpoint_path);
+        break;
+    case K_OUTPUT_CHECKPOINT_EVERY:
+        rc = expect_int(v, 0, 1000000, &c->checkpoint_every, why, n);
+        break;
+    case K_TRAIN_STALL_TIMEOUT:
+        if (parse_double(v, &dv) == 0 && dv >= 0.0 && dv <= 1e7) c->stall_timeout = dv;
+        else { why_set(why, n, "seconds, a number in [0, 1e7] (0 = no stall detection)"); rc = ERR_USAGE; }
+        break;
     default:
         why_set(why, n, "a known key (internal error)");
         rc = ERR_USAGE;
@@ -1097,7 +1109,9 @@ static int set_defaults(config *c)
     c->epsilon = 1e-7;
     c->seed = 42;
     c->virtual_shards = 16;
+    c->stall_timeout = 600.0;
     c->overwrite = 0;
+    c->checkpoint_every = 1;
     memcpy(c->reference, ref, sizeof ref);
     if (set_string(&c->label, "default") != 0 || set_string(&c->hdf5_features, "features") != 0
         || set_string(&c->hdf5_label, "label") != 0)
@@ -1335,5 +1349,6 @@ void config_free(config *cfg)
     free(cfg->hdf5_label);
     for (int a = 0; a < GRID_NAXES; a++) free(cfg->axis[a]);
     free(cfg->out_path);
+    free(cfg->checkpoint_path);
     free(cfg);
 }

@@ -940,7 +940,14 @@ done:
     return rc;
 }
 
-int h5io_write_result(const char *path, int overwrite, const h5io_result *r, rg_error *err)
+/* Body of a file: writes everything below the root of `file`. */
+typedef int (*file_writer)(wctx *w, hid_t file, const void *ctx);
+
+/* Write a new file at path atomically: exclusive temporary in the same
+ * directory, fn fills it, flush + close + fsync, then publish (rename or
+ * link) and fsync the directory.  On any failure the temporary is removed
+ * and an existing file at path is untouched. */
+static int write_atomic(const char *path, int overwrite, file_writer fn, const void *ctx, rg_error *err)
 {
     int rc = 0, fd = -1, tmp_gone = 1;
     char *dir = NULL, *base = NULL, *tmp = NULL;
@@ -955,7 +962,6 @@ int h5io_write_result(const char *path, int overwrite, const h5io_result *r, rg_
     w.gcpl = H5I_INVALID_HID;
     w.dcpl = H5I_INVALID_HID;
 
-    if ((rc = validate(r, err)) != 0) goto done;
     if ((rc = split_path(path, &dir, &base, err)) != 0) goto done;
 
     /* the temporary: exclusive, in the target directory */
@@ -1030,13 +1036,7 @@ int h5io_write_result(const char *path, int overwrite, const h5io_result *r, rg_
 
     file = H5Fcreate(tmp, H5F_ACC_TRUNC, fcpl, fapl);
     if (file < 0) { rc = h5_fail(&w, "H5Fcreate", tmp, NULL); goto done; }
-    if ((rc = write_root(&w, file, r)) != 0) goto done;
-    if ((rc = write_data(&w, file, r)) != 0) goto done;
-    if ((rc = write_model(&w, file, r)) != 0) goto done;
-    if ((rc = write_train(&w, file, r)) != 0) goto done;
-    if ((rc = write_timing(&w, file, r)) != 0) goto done;
-    if ((rc = write_eval(&w, file, r)) != 0) goto done;
-    if ((rc = write_grid(&w, file, r)) != 0) goto done;
+    if ((rc = fn(&w, file, ctx)) != 0) goto done;
     /* flush first: a failed flush leaves the file open and valid, to be
      * discarded on the failure path; after it H5Fclose has next to
      * nothing left to write (see discard_file for why that matters) */
@@ -1068,6 +1068,226 @@ done:
     free(tmp);
     free(base);
     free(dir);
+    quiet_off(&quiet);
+    return rc;
+}
+
+static int write_result_body(wctx *w, hid_t file, const void *ctx)
+{
+    const h5io_result *r = ctx;
+    int rc = 0;
+    if ((rc = write_root(w, file, r)) != 0) return rc;
+    if ((rc = write_data(w, file, r)) != 0) return rc;
+    if ((rc = write_model(w, file, r)) != 0) return rc;
+    if ((rc = write_train(w, file, r)) != 0) return rc;
+    if ((rc = write_timing(w, file, r)) != 0) return rc;
+    if ((rc = write_eval(w, file, r)) != 0) return rc;
+    return write_grid(w, file, r);
+}
+
+int h5io_write_result(const char *path, int overwrite, const h5io_result *r, rg_error *err)
+{
+    int rc = validate(r, err);
+    if (rc != 0) return rc;
+    return write_atomic(path, overwrite, write_result_body, r, err);
+}
+
+/* ------------------------------------------------------------------ */
+/* Checkpoints                                                         */
+/* ------------------------------------------------------------------ */
+
+#define CKPT_FORMAT "riskgrid-checkpoint"
+#define CKPT_VERSION 1
+
+static const char *const CKPT_HIST[6] = {"loss", "test_auc", "auc_lo", "auc_hi", "wall_s", "samples_per_s"};
+
+static double **ckpt_hist(h5io_checkpoint *c, int i)
+{
+    double **p[6] = {&c->loss, &c->test_auc, &c->auc_lo, &c->auc_hi, &c->wall_s, &c->samples_per_s};
+    return p[i];
+}
+
+static int write_ckpt_body(wctx *w, hid_t file, const void *ctx)
+{
+    h5io_checkpoint *c = (h5io_checkpoint *)ctx; /* ckpt_hist takes non-const; nothing is modified */
+    int rc = 0;
+    hid_t g = H5I_INVALID_HID;
+    hsize_t np[1] = {(hsize_t)c->n_params};
+
+    if ((rc = attr_str(w, file, "/", "format", CKPT_FORMAT)) != 0) goto done;
+    if ((rc = attr_i32(w, file, "/", "format_version", CKPT_VERSION)) != 0) goto done;
+    if ((rc = attr_str(w, file, "/", "config_canonical", c->canonical)) != 0) goto done;
+    if ((rc = attr_str(w, file, "/", "fingerprint", c->fingerprint)) != 0) goto done;
+    if ((rc = attr_i32(w, file, "/", "world_size", c->world_size)) != 0) goto done;
+    if ((rc = attr_i64(w, file, "/", "step", c->step)) != 0) goto done;
+    if ((rc = attr_i32(w, file, "/", "epochs_done", c->epochs_done)) != 0) goto done;
+    if ((rc = attr_i32(w, file, "/", "e_pred", c->e_pred)) != 0) goto done;
+    if ((rc = attr_f64(w, file, "/", "loss_partial", c->loss_partial)) != 0) goto done;
+    if ((rc = attr_f64(w, file, "/", "train_s", c->train_s)) != 0) goto done;
+    if ((rc = attr_f64(w, file, "/", "eval_s", c->eval_s)) != 0) goto done;
+    if ((rc = attr_i64(w, file, "/", "adam_t", c->adam_t)) != 0) goto done;
+    if ((rc = put_dset(w, file, "params", "/params", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, 1, np, c->params, NULL, NULL)) != 0) goto done;
+    if ((rc = put_dset(w, file, "adam_m", "/adam_m", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, 1, np, c->m, NULL, NULL)) != 0) goto done;
+    if ((rc = put_dset(w, file, "adam_v", "/adam_v", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, 1, np, c->v, NULL, NULL)) != 0) goto done;
+    if ((rc = make_group(w, file, "history", "/history", &g)) != 0) goto done;
+    for (int i = 0; i < 6; i++) {
+        char dp[64];
+        snprintf(dp, sizeof dp, "/history/%s", CKPT_HIST[i]);
+        if ((rc = put_f64(w, g, CKPT_HIST[i], dp, (size_t)c->epochs_done, *ckpt_hist(c, i), NULL, NULL)) != 0) goto done;
+    }
+    rc = close_group(w, &g, "/history");
+done:
+    if (g >= 0) (void)H5Gclose(g);
+    return rc;
+}
+
+int h5io_write_checkpoint(const char *path, const h5io_checkpoint *c, rg_error *err)
+{
+    if (c == NULL || c->canonical == NULL || c->fingerprint == NULL || c->params == NULL || c->m == NULL || c->v == NULL)
+        return error_set(err, ERR_INTERNAL, "h5io_write_checkpoint: incomplete checkpoint");
+    return write_atomic(path, 1, write_ckpt_body, c, err);
+}
+
+void h5io_checkpoint_clear(h5io_checkpoint *c)
+{
+    if (c == NULL) return;
+    free(c->canonical);
+    free(c->fingerprint);
+    free(c->params);
+    free(c->m);
+    free(c->v);
+    for (int i = 0; i < 6; i++) free(*ckpt_hist(c, i));
+    memset(c, 0, sizeof *c);
+}
+
+/* Reader helpers: each returns 0 or ERR_INPUT with a message naming the
+ * checkpoint and the object (a missing or malformed object means the file
+ * is not a complete riskgrid checkpoint). */
+static int ck_bad(const char *path, const char *what, rg_error *err)
+{
+    return error_set(err, ERR_INPUT, "checkpoint '%s' is not a complete riskgrid checkpoint (%s); delete it or pass another with --resume",
+                     path, what);
+}
+
+static int ck_attr_num(hid_t f, const char *path, const char *name, hid_t mtype, void *out, rg_error *err)
+{
+    int rc = 0;
+    hid_t a = H5I_INVALID_HID, sp = H5I_INVALID_HID;
+    char what[96];
+    snprintf(what, sizeof what, "attribute '%s'", name);
+    if (H5Aexists(f, name) <= 0 || (a = H5Aopen(f, name, H5P_DEFAULT)) < 0) { rc = ck_bad(path, what, err); goto done; }
+    if ((sp = H5Aget_space(a)) < 0 || H5Sget_simple_extent_npoints(sp) != 1) { rc = ck_bad(path, what, err); goto done; }
+    if (H5Aread(a, mtype, out) < 0) rc = ck_bad(path, what, err);
+done:
+    if (sp >= 0) H5Sclose(sp);
+    if (a >= 0) H5Aclose(a);
+    return rc;
+}
+
+static int ck_attr_str(hid_t f, const char *path, const char *name, char **out, rg_error *err)
+{
+    int rc = 0;
+    hid_t a = H5I_INVALID_HID, t = H5I_INVALID_HID, mt = H5I_INVALID_HID;
+    size_t sz;
+    char what[96];
+    snprintf(what, sizeof what, "attribute '%s'", name);
+    if (H5Aexists(f, name) <= 0 || (a = H5Aopen(f, name, H5P_DEFAULT)) < 0) { rc = ck_bad(path, what, err); goto done; }
+    if ((t = H5Aget_type(a)) < 0 || H5Tget_class(t) != H5T_STRING || H5Tis_variable_str(t) != 0) { rc = ck_bad(path, what, err); goto done; }
+    sz = H5Tget_size(t);
+    *out = calloc(sz + 1, 1);
+    if (*out == NULL) { rc = error_set(err, ERR_NOMEM, "out of memory"); goto done; }
+    if ((mt = H5Tcopy(t)) < 0 || H5Aread(a, mt, *out) < 0) rc = ck_bad(path, what, err);
+done:
+    if (mt >= 0) H5Tclose(mt);
+    if (t >= 0) H5Tclose(t);
+    if (a >= 0) H5Aclose(a);
+    return rc;
+}
+
+static int ck_read_1d(hid_t f, const char *path, const char *name, hid_t mtype, size_t esz, size_t n, void **out, rg_error *err)
+{
+    int rc = 0;
+    hid_t d = H5I_INVALID_HID, sp = H5I_INVALID_HID;
+    hsize_t dims[1] = {0};
+    char what[96];
+    snprintf(what, sizeof what, "dataset '%s'", name);
+    *out = malloc((n > 0 ? n : 1) * esz);
+    if (*out == NULL) { rc = error_set(err, ERR_NOMEM, "out of memory"); goto done; }
+    if ((d = H5Dopen2(f, name, H5P_DEFAULT)) < 0 || (sp = H5Dget_space(d)) < 0 ||
+        H5Sget_simple_extent_ndims(sp) != 1 || H5Sget_simple_extent_dims(sp, dims, NULL) < 0 || dims[0] != (hsize_t)n) {
+        rc = ck_bad(path, what, err);
+        goto done;
+    }
+    if (n > 0 && H5Dread(d, mtype, H5S_ALL, H5S_ALL, H5P_DEFAULT, *out) < 0) rc = ck_bad(path, what, err);
+done:
+    if (sp >= 0) H5Sclose(sp);
+    if (d >= 0) H5Dclose(d);
+    return rc;
+}
+
+int h5io_read_checkpoint(const char *path, h5io_checkpoint *c, rg_error *err)
+{
+    int rc = 0;
+    int32_t i32 = 0;
+    int64_t np = 0;
+    char *fmt = NULL;
+    hid_t f = H5I_INVALID_HID, fapl = H5I_INVALID_HID, d = H5I_INVALID_HID, sp = H5I_INVALID_HID;
+    hsize_t dims[1] = {0};
+    h5_quiet quiet;
+
+    quiet_on(&quiet);
+    memset(c, 0, sizeof *c);
+    if (access(path, R_OK) != 0) {
+        rc = error_set(err, ERR_IO, "cannot read checkpoint '%s': %s", path, strerror(errno));
+        goto done;
+    }
+    fapl = H5Pcreate(H5P_FILE_ACCESS);
+    if (fapl < 0) { rc = error_set(err, ERR_HDF5, "H5Pcreate failed"); goto done; }
+#if (H5_VERS_MAJOR == 1 && H5_VERS_MINOR == 10 && H5_VERS_RELEASE >= 7) || H5_VERSION_GE(1, 12, 1)
+    (void)H5Pset_file_locking(fapl, 0, 1);
+#endif
+    f = H5Fopen(path, H5F_ACC_RDONLY, fapl);
+    if (f < 0) { rc = ck_bad(path, "not a readable HDF5 file; truncated?", err); goto done; }
+    if ((rc = ck_attr_str(f, path, "format", &fmt, err)) != 0) goto done;
+    if (strcmp(fmt, CKPT_FORMAT) != 0) { rc = ck_bad(path, "wrong format attribute", err); goto done; }
+    if ((rc = ck_attr_num(f, path, "format_version", H5T_NATIVE_INT32, &i32, err)) != 0) goto done;
+    if (i32 != CKPT_VERSION) {
+        rc = error_set(err, ERR_INPUT, "checkpoint '%s' has format version %d; this riskgrid reads version %d", path, (int)i32, CKPT_VERSION);
+        goto done;
+    }
+    if ((rc = ck_attr_str(f, path, "config_canonical", &c->canonical, err)) != 0) goto done;
+    if ((rc = ck_attr_str(f, path, "fingerprint", &c->fingerprint, err)) != 0) goto done;
+    if ((rc = ck_attr_num(f, path, "world_size", H5T_NATIVE_INT, &c->world_size, err)) != 0) goto done;
+    if ((rc = ck_attr_num(f, path, "step", H5T_NATIVE_INT64, &c->step, err)) != 0) goto done;
+    if ((rc = ck_attr_num(f, path, "epochs_done", H5T_NATIVE_INT, &c->epochs_done, err)) != 0) goto done;
+    if ((rc = ck_attr_num(f, path, "e_pred", H5T_NATIVE_INT, &c->e_pred, err)) != 0) goto done;
+    if ((rc = ck_attr_num(f, path, "loss_partial", H5T_NATIVE_DOUBLE, &c->loss_partial, err)) != 0) goto done;
+    if ((rc = ck_attr_num(f, path, "train_s", H5T_NATIVE_DOUBLE, &c->train_s, err)) != 0) goto done;
+    if ((rc = ck_attr_num(f, path, "eval_s", H5T_NATIVE_DOUBLE, &c->eval_s, err)) != 0) goto done;
+    if ((rc = ck_attr_num(f, path, "adam_t", H5T_NATIVE_INT64, &c->adam_t, err)) != 0) goto done;
+    if (c->step < 0 || c->epochs_done < 0 || c->adam_t < 0 || c->epochs_done > 1000000) { rc = ck_bad(path, "negative counters", err); goto done; }
+    if ((d = H5Dopen2(f, "params", H5P_DEFAULT)) < 0 || (sp = H5Dget_space(d)) < 0 ||
+        H5Sget_simple_extent_ndims(sp) != 1 || H5Sget_simple_extent_dims(sp, dims, NULL) < 0) {
+        rc = ck_bad(path, "dataset 'params'", err);
+        goto done;
+    }
+    np = (int64_t)dims[0];
+    c->n_params = (size_t)np;
+    if ((rc = ck_read_1d(f, path, "params", H5T_NATIVE_FLOAT, sizeof(float), c->n_params, (void **)&c->params, err)) != 0) goto done;
+    if ((rc = ck_read_1d(f, path, "adam_m", H5T_NATIVE_FLOAT, sizeof(float), c->n_params, (void **)&c->m, err)) != 0) goto done;
+    if ((rc = ck_read_1d(f, path, "adam_v", H5T_NATIVE_FLOAT, sizeof(float), c->n_params, (void **)&c->v, err)) != 0) goto done;
+    for (int i = 0; i < 6; i++) {
+        char dp[64];
+        snprintf(dp, sizeof dp, "history/%s", CKPT_HIST[i]);
+        if ((rc = ck_read_1d(f, path, dp, H5T_NATIVE_DOUBLE, sizeof(double), (size_t)c->epochs_done, (void **)ckpt_hist(c, i), err)) != 0) goto done;
+    }
+done:
+    if (sp >= 0) H5Sclose(sp);
+    if (d >= 0) H5Dclose(d);
+    if (f >= 0) H5Fclose(f);
+    if (fapl >= 0) H5Pclose(fapl);
+    free(fmt);
+    if (rc != 0) h5io_checkpoint_clear(c);
     quiet_off(&quiet);
     return rc;
 }

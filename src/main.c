@@ -4,6 +4,8 @@
  *  75 preempted (checkpointed; resume).
  */
 #include <cblas.h>
+#include <errno.h>
+#include <unistd.h>
 #include <mpi.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -38,7 +40,7 @@ static const char *const USAGE_MAIN =
     "            75 preempted after a checkpoint (run again to resume)\n";
 
 static const char *const USAGE_RUN =
-    "usage: riskgrid run JOB.ini [--set section.key=value]... [--out PATH] [--force] [--quiet]\n"
+    "usage: riskgrid run JOB.ini [--set section.key=value]... [--out PATH] [--force] [--quiet] [--resume [CKPT]]\n"
     "\n"
     "  JOB.ini                 job file (docs/jobfile.md); relative paths in it are\n"
     "                          resolved against its directory\n"
@@ -46,10 +48,16 @@ static const char *const USAGE_RUN =
     "  --out PATH              output HDF5 file (overrides [output] path)\n"
     "  --force                 replace an existing output file\n"
     "  --quiet                 no progress lines (errors still go to stderr)\n"
+    "  --resume [CKPT]         continue from checkpoint CKPT, by default the job's own\n"
+    "                          ([output] checkpoint_path, default OUTPUT.ckpt) if it\n"
+    "                          exists, else start from the beginning; any number of\n"
+    "                          ranks; the result has the same bits as an uninterrupted run\n"
     "  --help                  this text\n"
     "\n"
     "Launch: mpirun -np N riskgrid run JOB.ini   (N <= [train] virtual_shards)\n"
-    "Results are bitwise identical for any N.\n";
+    "Results are bitwise identical for any N.\n"
+    "SIGTERM, SIGUSR1 or SIGINT: every rank stops at the same step, a checkpoint is\n"
+    "written and riskgrid exits with code 75; run again with --resume to continue.\n";
 
 static const char *const USAGE_GEN =
     "usage: riskgrid gen --rows N [--seed S] [--positive-rate R] [--out PATH]\n"
@@ -123,7 +131,8 @@ typedef struct run_args {
     const char **sets;
     int n_sets;
     const char *out;
-    int force, quiet, help;
+    const char *resume_path;  /**< --resume CKPT, or NULL */
+    int force, quiet, help, resume;
 } run_args;
 
 static int parse_run_args(int argc, char **argv, run_args *a, rg_error *err)
@@ -135,6 +144,17 @@ static int parse_run_args(int argc, char **argv, run_args *a, rg_error *err)
         if (strcmp(s, "--help") == 0 || strcmp(s, "-h") == 0) a->help = 1;
         else if (strcmp(s, "--force") == 0) a->force = 1;
         else if (strcmp(s, "--quiet") == 0 || strcmp(s, "-q") == 0) a->quiet = 1;
+        else if (strcmp(s, "--resume") == 0) {
+            /* an optional value: the next argument, unless it is an option
+             * or a job file (*.ini) */
+            size_t l = i + 1 < argc ? strlen(argv[i + 1]) : 0;
+            a->resume = 1;
+            if (i + 1 < argc && argv[i + 1][0] != '-' && !(l >= 4 && strcmp(argv[i + 1] + l - 4, ".ini") == 0))
+                a->resume_path = argv[++i];
+        } else if (strncmp(s, "--resume=", 9) == 0) {
+            a->resume = 1;
+            a->resume_path = s + 9;
+        }
         else if (strcmp(s, "--set") == 0 || strcmp(s, "--out") == 0) {
             if (i + 1 >= argc) return error_set(err, ERR_USAGE, "%s needs a value (see riskgrid run --help)", s);
             if (s[2] == 's') a->sets[a->n_sets++] = argv[++i];
@@ -164,6 +184,23 @@ static char *join_args(int argc, char **argv)
     return s;
 }
 
+/* First line that differs between two canonical texts, for the message
+ * that refuses a checkpoint of another job. */
+static void first_difference(const char *a, const char *b, char *out, size_t n)
+{
+    while (*a || *b) {
+        const char *ea = strchr(a, '\n'), *eb = strchr(b, '\n');
+        size_t la = ea ? (size_t)(ea - a) : strlen(a), lb = eb ? (size_t)(eb - b) : strlen(b);
+        if (la != lb || memcmp(a, b, la) != 0) {
+            snprintf(out, n, "checkpoint has '%.*s', the job has '%.*s'", (int)(la > 200 ? 200 : la), a, (int)(lb > 200 ? 200 : lb), b);
+            return;
+        }
+        a += la + (ea != NULL);
+        b += lb + (eb != NULL);
+    }
+    snprintf(out, n, "no difference found");
+}
+
 /* The batch job.  Every phase ends in an agreement, so all ranks leave
  * together with the same status. */
 static int cmd_run(int argc, char **argv)
@@ -172,7 +209,10 @@ static int cmd_run(int argc, char **argv)
     rg_error err;
     run_args ra;
     config *cfg = NULL;
-    char *text = NULL, *command = NULL, *cfgtext = NULL;
+    char *text = NULL, *command = NULL, *cfgtext = NULL, *ckpt_path = NULL, *canonical = NULL;
+    h5io_checkpoint ckpt;
+    int have_ckpt = 0;
+    train_options topt;
     size_t text_len = 0;
     int64_t len64 = 0;
     dataset *ds = NULL;
@@ -182,6 +222,8 @@ static int cmd_run(int argc, char **argv)
     MPI_Comm comm = MPI_COMM_WORLD;
 
     memset(&ra, 0, sizeof ra);
+    memset(&ckpt, 0, sizeof ckpt);
+    memset(&topt, 0, sizeof topt);
     error_clear(&err);
     iso_now(started, sizeof started);
     if (MPI_Init(&argc, &argv) != MPI_SUCCESS) {
@@ -230,14 +272,62 @@ static int cmd_run(int argc, char **argv)
         error_set(&err, ERR_USAGE, "%d ranks but [train] virtual_shards = %d: run with at most %d ranks or raise virtual_shards",
                   nranks, cfg->virtual_shards, cfg->virtual_shards);
     if (rank == 0 && err.code == 0) h5io_check_output(cfg->out_path, cfg->overwrite, &err);
+    if (err.code == 0) {
+        /* the checkpoint goes next to the output unless the job says otherwise */
+        size_t l = strlen(cfg->out_path) + 6;
+        ckpt_path = cfg->checkpoint_path ? strdup(cfg->checkpoint_path) : malloc(l);
+        canonical = config_canonical(cfg);
+        if (ckpt_path == NULL || canonical == NULL) error_set(&err, ERR_NOMEM, "out of memory");
+        else if (cfg->checkpoint_path == NULL) snprintf(ckpt_path, l, "%s.ckpt", cfg->out_path);
+    }
+    if (rank == 0 && err.code == 0) h5io_check_output(ckpt_path, 1, &err);
     if ((rc = log_agree(comm, &err)) != 0) goto done;
+
+    /* --resume: rank 0 reads and checks the checkpoint, everyone gets it */
+    if (ra.resume) {
+        const char *cp = ra.resume_path ? ra.resume_path : ckpt_path;
+        int exists = access(cp, F_OK) == 0, ex_all = 0;
+        if ((rc = log_mpi_check(MPI_Allreduce(&exists, &ex_all, 1, MPI_INT, MPI_MAX, comm), "MPI_Allreduce", &err)) != 0) goto done;
+        if (!ex_all && ra.resume_path != NULL) {
+            rc = error_set(&err, ERR_USAGE, "--resume %s: no such checkpoint", cp);
+            goto done;
+        }
+        if (!ex_all) {
+            log_info("no checkpoint at %s: starting from the beginning", cp);
+        } else {
+            if (rank == 0 && h5io_read_checkpoint(cp, &ckpt, &err) == 0 && strcmp(ckpt.canonical, canonical) != 0) {
+                char diff[600];
+                first_difference(ckpt.canonical, canonical, diff, sizeof diff);
+                error_set(&err, ERR_USAGE, "checkpoint %s was written by a different job (%s); settings that change results must match (output paths may differ)", cp, diff);
+            }
+            if ((rc = log_agree(comm, &err)) != 0) goto done;
+            if ((rc = train_checkpoint_bcast(comm, 0, &ckpt, &err)) != 0) goto done;
+            have_ckpt = 1;
+            if (ra.resume_path != NULL) {
+                free(ckpt_path);
+                ckpt_path = strdup(ra.resume_path);
+                if (ckpt_path == NULL) error_set(&err, ERR_NOMEM, "out of memory");
+                if ((rc = log_agree(comm, &err)) != 0) goto done;
+            }
+        }
+    }
+    if ((rc = train_install_signals(&err)) != 0) goto done;
 
     log_info("riskgrid %s: job %s, %d rank%s, output %s", RISKGRID_VERSION, ra.job, nranks, nranks == 1 ? "" : "s", cfg->out_path);
     if ((rc = dataset_load(comm, cfg, &ds, &err)) != 0) goto done;
     t_load = MPI_Wtime() - t0;
     log_info("data: %s: %lld rows, %d features, positive rate %.4f, fingerprint %s (%.2fs)", ds->source,
              (long long)ds->n_rows, ds->n_features, ds->positive_rate, ds->fingerprint, t_load);
-    if ((rc = train_run(comm, cfg, ds, &tr, &err)) != 0) goto done;
+    if (have_ckpt && strcmp(ckpt.fingerprint, ds->fingerprint) != 0) {
+        rc = error_set(&err, ERR_INPUT, "the input data changed since checkpoint %s was written (fingerprint %s then, %s now); refusing to resume",
+                       ckpt_path, ckpt.fingerprint, ds->fingerprint);
+        goto done;
+    }
+    topt.checkpoint_path = ckpt_path;
+    topt.checkpoint_every = cfg->checkpoint_every;
+    topt.canonical = canonical;
+    topt.resume = have_ckpt ? &ckpt : NULL;
+    if ((rc = train_run(comm, cfg, ds, &topt, &tr, &err)) != 0) goto done;
 
     /* output: rank 0 writes, everyone agrees on the outcome */
     if (rank == 0) {
@@ -318,6 +408,9 @@ static int cmd_run(int argc, char **argv)
     }
 agree_out:
     if ((rc = log_agree(comm, &err)) != 0) goto done;
+    /* the result supersedes the checkpoint */
+    if (rank == 0 && unlink(ckpt_path) != 0 && errno != ENOENT)
+        log_warn("could not remove the checkpoint %s: %s", ckpt_path, strerror(errno));
     {
         double ref = grid_index(tr->eval.auc, cfg->reference[0], cfg->reference[1], cfg->reference[2], cfg->reference[3]);
         double ref_lo = grid_index(tr->eval.lo, cfg->reference[0], cfg->reference[1], cfg->reference[2], cfg->reference[3]);
@@ -336,7 +429,14 @@ agree_out:
                  tr->train_s, tr->eval_s, t_grid, MPI_Wtime() - t0);
     }
 done:
-    if (rc != 0) log_error(&err);
+    if (rc == ERR_PREEMPTED) {
+        if (rank == 0) { fprintf(stderr, "riskgrid: preempted: %s\n", err.msg); fflush(stderr); }
+    } else if (rc != 0) {
+        log_error(&err);
+    }
+    h5io_checkpoint_clear(&ckpt);
+    free(ckpt_path);
+    free(canonical);
     train_result_free(tr);
     dataset_free(ds);
     config_free(cfg);

@@ -3,6 +3,7 @@
 
 #include <limits.h>
 #include <math.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -140,7 +141,44 @@ typedef struct reducer {
     int64_t *sendbuf, *recvbuf;
     int headroom;       /* ceil(log2(V)) */
     int e_pred;         /* predicted exponent, same on all ranks; INT_MIN: unknown */
+    double timeout;     /* stall timeout in seconds, 0: none */
+    int64_t step;       /* for stall messages */
+    int epoch;
 } reducer;
+
+/* Wait for the step's allreduce.  With a timeout, a rank that never
+ * arrives (killed, SIGSTOPped, node lost) would block the others forever:
+ * after `timeout` seconds the waiting ranks report it and abort the job
+ * (no agreement is possible with a missing rank). */
+static int wait_step(MPI_Comm comm, MPI_Request *req, const reducer *r, rg_error *err)
+{
+    int done = 0, rank = 0;
+    double waited = 0.0, last;
+    struct timespec nap = {0, 20000};
+    if (r->timeout <= 0) return log_mpi_check(MPI_Wait(req, MPI_STATUS_IGNORE), "MPI_Wait(gradients)", err);
+    last = MPI_Wtime();
+    for (long polls = 0;; polls++) {
+        double now;
+        int rc = log_mpi_check(MPI_Test(req, &done, MPI_STATUS_IGNORE), "MPI_Test(gradients)", err);
+        if (rc != 0 || done) return rc;
+        if (polls > 2000) nanosleep(&nap, NULL); /* past ~1 ms: stop spinning */
+        /* count only time this process spent polling: a gap of more than
+         * 0.5 s between two polls means the whole job was suspended
+         * (SIGSTOP to every rank, scontrol suspend), which is no stall */
+        now = MPI_Wtime();
+        waited += now - last < 0.5 ? now - last : 0.0;
+        last = now;
+        if (waited > r->timeout) break;
+    }
+    MPI_Comm_rank(comm, &rank);
+    fprintf(stderr, "riskgrid: error: stall: rank %d waited %.0f s for the other ranks in the gradient allreduce "
+            "of step %lld (epoch %d); a rank stopped responding (killed, stopped, or its node was lost); "
+            "aborting the job ([train] stall_timeout = %g)\n",
+            rank, waited, (long long)r->step + 1, r->epoch + 1, r->timeout);
+    fflush(stderr);
+    MPI_Abort(comm, EXIT_FAILURE_);
+    return error_set(err, ERR_MPI, "stall");
+}
 
 enum { SLOT_LOSS = 0, SLOT_NONFINITE = 1, SLOT_STOP = 2, SLOT_OVERFLOW = 3, SLOT_HIST = 4 };
 
@@ -166,8 +204,13 @@ static int reduce_once(MPI_Comm comm, reducer *r, float *const *g, const double 
         exactsum_add(r->sendbuf, g[s], r->n, scale);
         extra[SLOT_LOSS] += exactsum_fixed(loss[s], LOSS_SCALE);
     }
-    return log_mpi_check(MPI_Allreduce(r->sendbuf, r->recvbuf, (int)r->len, MPI_INT64_T, MPI_SUM, comm),
-                         "MPI_Allreduce(gradients)", err);
+    {
+        MPI_Request req = MPI_REQUEST_NULL;
+        int rc = log_mpi_check(MPI_Iallreduce(r->sendbuf, r->recvbuf, (int)r->len, MPI_INT64_T, MPI_SUM, comm, &req),
+                               "MPI_Iallreduce(gradients)", err);
+        if (rc != 0) return rc;
+        return wait_step(comm, &req, r, err);
+    }
 }
 
 /* One step's reduction; on return gsum[n] holds the float mean gradient
@@ -187,7 +230,11 @@ static int reduce_step(MPI_Comm comm, reducer *r, float *const *g, const double 
             int es = exactsum_exponent(g[s], r->n);
             if (es > emax) emax = es;
         }
-        if ((rc = log_mpi_check(MPI_Allreduce(&emax, &eall, 1, MPI_INT, MPI_MAX, comm), "MPI_Allreduce(exponent)", err)) != 0) return rc;
+        {
+            MPI_Request req = MPI_REQUEST_NULL;
+            if ((rc = log_mpi_check(MPI_Iallreduce(&emax, &eall, 1, MPI_INT, MPI_MAX, comm, &req), "MPI_Iallreduce(exponent)", err)) != 0) return rc;
+            if ((rc = wait_step(comm, &req, r, err)) != 0) return rc;
+        }
         e = eall;
         if ((rc = reduce_once(comm, r, g, loss, nls, e, stop, err)) != 0) return rc;
     }
@@ -231,7 +278,120 @@ static void fmt_duration(char *b, size_t n, double s)
     else snprintf(b, n, "%dh%02dm", (int)(s / 3600), (int)fmod(s / 60, 60));
 }
 
-int train_run(MPI_Comm comm, const config *cfg, const dataset *ds, train_result **out, rg_error *err)
+/* ------------------------------------------------------------------ */
+/* signals and checkpoints                                             */
+
+static volatile sig_atomic_t g_stop_signal = 0;
+
+static void on_stop_signal(int sig)
+{
+    g_stop_signal = sig;
+}
+
+int train_install_signals(rg_error *err)
+{
+    const int sigs[3] = {SIGTERM, SIGUSR1, SIGINT};
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_stop_signal;
+    sigemptyset(&sa.sa_mask);
+    sa.sa_flags = SA_RESTART;
+    for (int i = 0; i < 3; i++)
+        if (sigaction(sigs[i], &sa, NULL) != 0)
+            return error_set(err, ERR_INTERNAL, "sigaction(%d) failed", sigs[i]);
+    return 0;
+}
+
+static const char *signal_name(int sig)
+{
+    return sig == SIGTERM ? "SIGTERM" : sig == SIGUSR1 ? "SIGUSR1" : sig == SIGINT ? "SIGINT" : "a signal";
+}
+
+/* Broadcast one malloc'd array of n elements of size esz from root. */
+static int bcast_array(MPI_Comm comm, int root, int rank, void **p, size_t n, size_t esz, rg_error *err)
+{
+    if (rank != root) {
+        *p = malloc((n > 0 ? n : 1) * esz);
+        if (*p == NULL) error_set(err, ERR_NOMEM, "out of memory");
+    }
+    if (log_agree(comm, err) != 0) return err->code;
+    if (n == 0) return 0;
+    return log_mpi_check(MPI_Bcast(*p, (int)(n * esz), MPI_BYTE, root, comm), "MPI_Bcast(checkpoint)", err);
+}
+
+int train_checkpoint_bcast(MPI_Comm comm, int root, h5io_checkpoint *c, rg_error *err)
+{
+    int rc = 0, rank = 0;
+    int64_t hdr[6];
+    double dh[3];
+    size_t lc = 0, lf = 0;
+    MPI_Comm_rank(comm, &rank);
+    if (rank == root) {
+        lc = strlen(c->canonical) + 1;
+        lf = strlen(c->fingerprint) + 1;
+        hdr[0] = c->world_size; hdr[1] = c->step; hdr[2] = c->epochs_done; hdr[3] = c->e_pred;
+        hdr[4] = c->adam_t; hdr[5] = (int64_t)c->n_params;
+        dh[0] = c->loss_partial; dh[1] = c->train_s; dh[2] = c->eval_s;
+    }
+    {
+        int64_t lens[2] = {(int64_t)lc, (int64_t)lf};
+        if ((rc = log_mpi_check(MPI_Bcast(hdr, 6, MPI_INT64_T, root, comm), "MPI_Bcast(checkpoint)", err)) != 0) return rc;
+        if ((rc = log_mpi_check(MPI_Bcast(dh, 3, MPI_DOUBLE, root, comm), "MPI_Bcast(checkpoint)", err)) != 0) return rc;
+        if ((rc = log_mpi_check(MPI_Bcast(lens, 2, MPI_INT64_T, root, comm), "MPI_Bcast(checkpoint)", err)) != 0) return rc;
+        lc = (size_t)lens[0];
+        lf = (size_t)lens[1];
+    }
+    if (rank != root) {
+        memset(c, 0, sizeof *c);
+        c->world_size = (int)hdr[0]; c->step = hdr[1]; c->epochs_done = (int)hdr[2]; c->e_pred = (int)hdr[3];
+        c->adam_t = hdr[4]; c->n_params = (size_t)hdr[5];
+        c->loss_partial = dh[0]; c->train_s = dh[1]; c->eval_s = dh[2];
+    }
+    if ((rc = bcast_array(comm, root, rank, (void **)&c->canonical, lc, 1, err)) != 0) return rc;
+    if ((rc = bcast_array(comm, root, rank, (void **)&c->fingerprint, lf, 1, err)) != 0) return rc;
+    if ((rc = bcast_array(comm, root, rank, (void **)&c->params, c->n_params, sizeof(float), err)) != 0) return rc;
+    if ((rc = bcast_array(comm, root, rank, (void **)&c->m, c->n_params, sizeof(float), err)) != 0) return rc;
+    if ((rc = bcast_array(comm, root, rank, (void **)&c->v, c->n_params, sizeof(float), err)) != 0) return rc;
+    {
+        double **h[6] = {&c->loss, &c->test_auc, &c->auc_lo, &c->auc_hi, &c->wall_s, &c->samples_per_s};
+        for (int i = 0; i < 6; i++)
+            if ((rc = bcast_array(comm, root, rank, (void **)h[i], (size_t)c->epochs_done, sizeof(double), err)) != 0) return rc;
+    }
+    return 0;
+}
+
+/* Rank 0 writes the state after `step` steps (epochs_done epochs
+ * evaluated); every rank agrees on the outcome. */
+static int write_checkpoint(MPI_Comm comm, int rank, int nranks, const train_options *opt, const dataset *ds,
+                            const train_result *res, const adam_state *adam, const reducer *red,
+                            int64_t step, int epochs_done, double loss_partial, rg_error *err)
+{
+    if (rank == 0) {
+        h5io_checkpoint c;
+        memset(&c, 0, sizeof c);
+        c.canonical = (char *)opt->canonical;
+        c.fingerprint = (char *)ds->fingerprint;
+        c.world_size = nranks;
+        c.step = step;
+        c.epochs_done = epochs_done;
+        c.e_pred = red->e_pred;
+        c.loss_partial = loss_partial;
+        c.train_s = res->train_s;
+        c.eval_s = res->eval_s;
+        c.adam_t = adam->t;
+        c.n_params = adam->n;
+        c.params = res->params;
+        c.m = adam->m;
+        c.v = adam->v;
+        c.loss = res->loss; c.test_auc = res->test_auc; c.auc_lo = res->auc_lo; c.auc_hi = res->auc_hi;
+        c.wall_s = res->wall_s; c.samples_per_s = res->samples_per_s;
+        h5io_write_checkpoint(opt->checkpoint_path, &c, err);
+    }
+    return log_agree(comm, err);
+}
+
+int train_run(MPI_Comm comm, const config *cfg, const dataset *ds, const train_options *opt,
+              train_result **out, rg_error *err)
 {
     int rc = 0, rank = 0, nranks = 1;
     int V = ds->virtual_shards, B = cfg->batch_size, m = B / V, F = ds->n_features;
@@ -246,7 +406,7 @@ int train_run(MPI_Comm comm, const config *cfg, const dataset *ds, train_result 
     double *loss = NULL;
     shard_stream *st = NULL;
     reducer red;
-    int64_t spe;
+    int64_t spe = 1, test_stop_at = 0;
     double t_start = now_s();
 
     memset(&red, 0, sizeof red);
@@ -299,19 +459,61 @@ int train_run(MPI_Comm comm, const config *cfg, const dataset *ds, train_result 
         if (!st[s].perm || !g[s]) { error_set(err, ERR_NOMEM, "out of memory setting up training"); goto agree; }
     }
     mlp_init(&res->shape, cfg->seed, res->params);
-agree:
-    if ((rc = log_agree(comm, err)) != 0) goto done;
-
     spe = ds->n_train / B;
     if (spe < 1) spe = 1;
+    if (opt->resume != NULL) {
+        const h5io_checkpoint *c = opt->resume;
+        /* the caller checked job settings and data fingerprint; the shape
+         * follows from them, so a mismatch here is a corrupt checkpoint */
+        if (c->n_params != lay.n || c->epochs_done > cfg->epochs || c->step > (int64_t)cfg->epochs * spe ||
+            c->step < (int64_t)c->epochs_done * spe || c->adam_t != c->step) {
+            error_set(err, ERR_INPUT, "checkpoint '%s' does not fit this job (%zu parameters, step %lld, %d epochs done; the job has %zu parameters, %lld steps per epoch)",
+                      opt->checkpoint_path, c->n_params, (long long)c->step, c->epochs_done, lay.n, (long long)spe);
+            goto agree;
+        }
+        memcpy(res->params, c->params, lay.n * sizeof *res->params);
+        memcpy(adam->m, c->m, lay.n * sizeof *adam->m);
+        memcpy(adam->v, c->v, lay.n * sizeof *adam->v);
+        adam->t = c->adam_t;
+        red.e_pred = c->e_pred;
+        res->steps = c->step;
+        res->train_s = c->train_s;
+        res->eval_s = c->eval_s;
+        for (int e = 0; e < c->epochs_done; e++) {
+            res->loss[e] = c->loss[e]; res->test_auc[e] = c->test_auc[e];
+            res->auc_lo[e] = c->auc_lo[e]; res->auc_hi[e] = c->auc_hi[e];
+            res->wall_s[e] = c->wall_s[e]; res->samples_per_s[e] = c->samples_per_s[e];
+        }
+    }
+agree:
+    if ((rc = log_agree(comm, err)) != 0) goto done;
+    red.timeout = cfg->stall_timeout;
+    {
+        const char *ts = getenv("RISKGRID_TEST_STOP_AT_STEP");
+        test_stop_at = ts != NULL ? strtoll(ts, NULL, 10) : 0;
+    }
     log_info("training: %lld rows (%lld test), %d features -> %d hidden -> %d %s; %d epochs x %lld steps of %d rows; %d rank%s, %d virtual shards",
              (long long)ds->n_train, (long long)ds->n_test, F, cfg->hidden, res->shape.n_out,
              res->shape.softmax ? "softmax" : "sigmoid", cfg->epochs, (long long)spe, B, nranks, nranks == 1 ? "" : "s", V);
-    for (int ep = 0; ep < cfg->epochs; ep++) {
+    if (opt->resume != NULL)
+        log_info("resuming from %s: epoch %d, step %lld of %lld (written by %d rank%s)", opt->checkpoint_path,
+                 opt->resume->epochs_done + 1, (long long)(opt->resume->step - (int64_t)opt->resume->epochs_done * spe) + 1,
+                 (long long)spe, opt->resume->world_size, opt->resume->world_size == 1 ? "" : "s");
+    for (int ep = opt->resume ? opt->resume->epochs_done : 0; ep < cfg->epochs; ep++) {
         double t0 = now_s(), loss_epoch = 0.0, t_train, t1;
-        for (int64_t k = 0; k < spe; k++) {
+        int64_t k0 = 0;
+        if (opt->resume != NULL && ep == opt->resume->epochs_done) {
+            k0 = opt->resume->step - (int64_t)ep * spe;
+            loss_epoch = opt->resume->loss_partial;
+        }
+        red.epoch = ep;
+        for (int64_t k = k0; k < spe; k++) {
             int64_t step = (int64_t)ep * spe + k, nonfinite = 0, stop_all = 0;
             double lsum = 0.0;
+            red.step = step;
+            /* test hook: a SIGUSR1 "arrives" on the last rank only, just
+             * before global step RISKGRID_TEST_STOP_AT_STEP (1-based) */
+            if (test_stop_at > 0 && step + 1 == test_stop_at && rank == nranks - 1) g_stop_signal = SIGUSR1;
             for (int s = 0; s < nls; s++) {
                 const int64_t off = ds->train.shard_off[s];
                 for (int j = 0; j < m; j++) {
@@ -323,7 +525,7 @@ agree:
                 }
                 loss[s] = mlp_loss_grad(&res->shape, res->params, xb, yb, m, w, g[s]);
             }
-            if ((rc = reduce_step(comm, &red, g, loss, nls, B, 0, gmean, &lsum, &nonfinite, &stop_all, err)) != 0) goto done;
+            if ((rc = reduce_step(comm, &red, g, loss, nls, B, g_stop_signal != 0, gmean, &lsum, &nonfinite, &stop_all, err)) != 0) goto done;
             if (nonfinite != 0) {
                 rc = error_set(err, ERR_NUMERIC, "training diverged: the loss or gradient is not finite at epoch %d, step %lld (global step %lld); lower [train] learning_rate (now %g)",
                                ep + 1, (long long)k + 1, (long long)step + 1, cfg->learning_rate);
@@ -332,6 +534,15 @@ agree:
             loss_epoch += lsum;
             adam_step(adam, &hp, res->params, gmean);
             res->steps++;
+            if (stop_all != 0) {
+                /* every rank saw the same count in the same step: all stop here */
+                res->train_s += now_s() - t0;
+                if ((rc = write_checkpoint(comm, rank, nranks, opt, ds, res, adam, &red, step + 1, ep, loss_epoch, err)) != 0) goto done;
+                rc = error_set(err, ERR_PREEMPTED, "stopped by %s at epoch %d, step %lld of %lld; checkpoint written to %s; run the same command with --resume to continue",
+                               g_stop_signal ? signal_name(g_stop_signal) : "a signal on another rank", ep + 1, (long long)k + 1,
+                               (long long)spe, opt->checkpoint_path);
+                goto done;
+            }
         }
         t_train = now_s() - t0;
         res->train_s += t_train;
@@ -358,6 +569,11 @@ agree:
             log_info("epoch %*d/%d  loss %.5f  test AUC %.4f [%.4f, %.4f]  %.0f samples/s  elapsed %s  ETA %s",
                      (int)(log10(cfg->epochs) + 1), ep + 1, cfg->epochs, res->loss[ep], res->test_auc[ep],
                      res->auc_lo[ep], res->auc_hi[ep], res->samples_per_s[ep], el, eta);
+        }
+        if (opt->checkpoint_every > 0 && (ep + 1) % opt->checkpoint_every == 0 && ep + 1 < cfg->epochs) {
+            double tc = now_s();
+            if ((rc = write_checkpoint(comm, rank, nranks, opt, ds, res, adam, &red, (int64_t)(ep + 1) * spe, ep + 1, 0.0, err)) != 0) goto done;
+            if (ep == 0) log_info("checkpoint %s written in %.3fs", opt->checkpoint_path, now_s() - tc);
         }
     }
     *out = res;

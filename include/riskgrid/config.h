@@ -50,6 +50,8 @@ typedef struct config {
     double epsilon;         /**< > 0, default 1e-7 */
     uint64_t seed;          /**< default 42 */
     int virtual_shards;     /**< V >= 1, default 16; at most V ranks */
+    double stall_timeout;   /**< seconds a rank waits in the step's allreduce before
+                                 declaring a stall; 0 = wait forever; default 600 */
 
     /* [grid] each axis sorted as given, values in [0, 1], >= 1 value */
     double *axis[GRID_NAXES];
@@ -59,6 +61,9 @@ typedef struct config {
     /* [output] */
     char *out_path;         /**< resolved; default "<job stem>.h5" in the working directory */
     int overwrite;          /**< default 0 */
+    char *checkpoint_path;  /**< resolved, or NULL: "<out_path>.ckpt" (derived by the caller,
+                                 since --out may change out_path) */
+    int checkpoint_every;   /**< write a checkpoint every N epochs; 0 = only on a stop signal; default 1 */
 } config;
 
 /** Axis names in GRID_* order ("demand", ...). */

@@ -64,4 +64,34 @@ int h5io_check_output(const char *path, int overwrite, rg_error *err);
  *  file at path is untouched. */
 int h5io_write_result(const char *path, int overwrite, const h5io_result *r, rg_error *err);
 
+/** Training state at a step boundary: everything needed to continue and
+ *  end with the same bits as an uninterrupted run, on any number of ranks
+ *  (nothing in it depends on the number of ranks). */
+typedef struct h5io_checkpoint {
+    char *canonical;      /**< config_canonical() of the job that wrote it */
+    char *fingerprint;    /**< data fingerprint (dataset.h) */
+    int world_size;       /**< ranks that wrote it (information only) */
+    int64_t step;         /**< optimiser steps completed */
+    int epochs_done;      /**< completed epochs = length of the history arrays */
+    int e_pred;           /**< the reducer's predicted exponent (part of the arithmetic) */
+    double loss_partial;  /**< summed loss of the steps of the unfinished epoch */
+    double train_s, eval_s;
+    int64_t adam_t;
+    size_t n_params;
+    float *params, *m, *v;                                   /**< [n_params] */
+    double *loss, *test_auc, *auc_lo, *auc_hi, *wall_s, *samples_per_s; /**< [epochs_done] */
+} h5io_checkpoint;
+
+/** Write a checkpoint atomically (temporary + fsync + rename): the
+ *  previous checkpoint at path survives until the new one is complete. */
+int h5io_write_checkpoint(const char *path, const h5io_checkpoint *c, rg_error *err);
+
+/** Read and validate a checkpoint into *c (arrays malloc'd; free with
+ *  h5io_checkpoint_clear).  A file that is not a riskgrid checkpoint, is
+ *  truncated or has inconsistent sizes gives ERR_INPUT naming the path. */
+int h5io_read_checkpoint(const char *path, h5io_checkpoint *c, rg_error *err);
+
+/** Free the arrays of a checkpoint read by h5io_read_checkpoint and zero it. */
+void h5io_checkpoint_clear(h5io_checkpoint *c);
+
 #endif

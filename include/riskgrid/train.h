@@ -25,6 +25,7 @@
 #include "riskgrid/config.h"
 #include "riskgrid/dataset.h"
 #include "riskgrid/error.h"
+#include "riskgrid/h5io.h"
 #include "riskgrid/mlp.h"
 
 /** Everything training and the final evaluation produce.  Identical on
@@ -46,10 +47,33 @@ typedef struct train_result {
     size_t n_roc;
 } train_result;
 
+/** Checkpoint and resume settings of one run. */
+typedef struct train_options {
+    const char *checkpoint_path;     /**< where checkpoints go (rank 0 writes) */
+    int checkpoint_every;            /**< epochs between checkpoints; 0: only on a stop signal */
+    const char *canonical;           /**< config_canonical() of the job */
+    const h5io_checkpoint *resume;   /**< state to continue from (same on every rank), or NULL */
+} train_options;
+
 /** Collective: train the model of cfg on ds and evaluate it.  progress:
  *  one line per epoch on rank 0 (unless quiet).  All ranks return the same
- *  status; ERR_NUMERIC when training diverges (names epoch and step). */
-int train_run(MPI_Comm comm, const config *cfg, const dataset *ds, train_result **out, rg_error *err);
+ *  status; ERR_NUMERIC when training diverges (names epoch and step);
+ *  ERR_PREEMPTED after a stop signal: the step in progress is completed on
+ *  every rank, a checkpoint is written and the message says where.
+ *  A stall (a rank missing from the step's allreduce for
+ *  cfg->stall_timeout seconds) ends the job through MPI_Abort with a
+ *  message from the ranks that waited: agreement is impossible then. */
+int train_run(MPI_Comm comm, const config *cfg, const dataset *ds, const train_options *opt,
+              train_result **out, rg_error *err);
+
+/** Install the stop-signal handlers (SIGTERM, SIGUSR1, SIGINT): they only
+ *  record the signal; the loop combines it across ranks at the next step
+ *  boundary (in the step's allreduce, no extra collective). */
+int train_install_signals(rg_error *err);
+
+/** Collective: make root's checkpoint (read by root) available on every
+ *  rank.  On the other ranks *c is allocated here. */
+int train_checkpoint_bcast(MPI_Comm comm, int root, h5io_checkpoint *c, rg_error *err);
 
 void train_result_free(train_result *r);
 
