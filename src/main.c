@@ -5,6 +5,7 @@
  */
 #include <cblas.h>
 #include <errno.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <mpi.h>
 #include <stdio.h>
@@ -184,6 +185,26 @@ static char *join_args(int argc, char **argv)
     return s;
 }
 
+/* --force must never replace the input: refuse an output (or checkpoint)
+ * path that names the same file as an input (same device and inode). */
+static int same_file(const char *a, const char *b)
+{
+    struct stat sa, sb;
+    return a != NULL && b != NULL && stat(a, &sa) == 0 && stat(b, &sb) == 0 && sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+}
+
+static int refuse_input_as_output(const config *cfg, rg_error *err)
+{
+    const char *outs[2] = {cfg->out_path, cfg->checkpoint_path};
+    const char *ins[2] = {cfg->data_path, cfg->test_path};
+    for (int i = 0; i < 2; i++)
+        for (int j = 0; j < 2; j++)
+            if (same_file(outs[i], ins[j]))
+                return error_set(err, ERR_USAGE, "%s '%s' is the input file '%s'; choose another output path",
+                                 i == 0 ? "output" : "checkpoint", outs[i], ins[j]);
+    return 0;
+}
+
 /* First line that differs between two canonical texts, for the message
  * that refuses a checkpoint of another job. */
 static void first_difference(const char *a, const char *b, char *out, size_t n)
@@ -271,6 +292,7 @@ static int cmd_run(int argc, char **argv)
     if (nranks > cfg->virtual_shards)
         error_set(&err, ERR_USAGE, "%d ranks but [train] virtual_shards = %d: run with at most %d ranks or raise virtual_shards",
                   nranks, cfg->virtual_shards, cfg->virtual_shards);
+    if (rank == 0 && err.code == 0) refuse_input_as_output(cfg, &err);
     if (rank == 0 && err.code == 0) h5io_check_output(cfg->out_path, cfg->overwrite, &err);
     if (err.code == 0) {
         /* the checkpoint goes next to the output unless the job says otherwise */

@@ -77,6 +77,18 @@ check h5_no_dataset "$WORK/good.h5"       1 "good.h5: no dataset 'nope'" --set=d
 check h5_wrong_rank "$WORK/good.h5"       1 "dataset 'label' has rank 1; expected 2" --set=data.hdf5_features=label --set=data.drop=
 check h5_not_hdf5  "$WORK/good.csv"       1 "not an HDF5 file" --set=data.format=hdf5 --set=data.drop=
 
+# --force never replaces the input file
+cp "$WORK/good.csv" "$WORK/in.csv"
+write_job "$WORK/job.ini" "$WORK/in.csv"
+before=$(sha256sum < "$WORK/in.csv")
+set +e
+"$RISKGRID" run "$WORK/job.ini" --quiet --force --out "$WORK/in.csv" 2> "$WORK/e.txt"; rc=$?
+set -e
+[ "$rc" = 2 ] || fail "output = input: exit $rc, expected 2"
+grep -q "is the input file" "$WORK/e.txt" || fail "output = input: $(cat "$WORK/e.txt")"
+[ "$before" = "$(sha256sum < "$WORK/in.csv")" ] || fail "the input was modified"
+n_cases=$((n_cases + 1))
+
 # more ranks than virtual shards: refused before any work (exit 2)
 write_job "$WORK/job.ini" "$WORK/good.csv"
 set +e
