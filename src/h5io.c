@@ -628,6 +628,28 @@ static int write_eval(wctx *w, hid_t file, const h5io_result *r)
         if ((rc = attach(w, g, "/eval", "class_auc_lo", "class", 0)) != 0) goto done;
         if ((rc = attach(w, g, "/eval", "class_auc_hi", "class", 0)) != 0) goto done;
     }
+    if (r->n_scores > 0) {
+        /* the test rows themselves: global row index (0-based data row in
+         * file order), label and score(s), in row order */
+        size_t ns = r->n_scores;
+        hsize_t d1[1] = {(hsize_t)ns}, d2[2] = {(hsize_t)ns, (hsize_t)r->score_cols};
+        if ((rc = put_dset(w, g, "row", "/eval/row", H5T_STD_I64LE, H5T_NATIVE_INT64, 1, d1, r->score_rows,
+                           "global data row index of each test row (0-based, file order)", NULL)) != 0) goto done;
+        if ((rc = make_scale(w, g, "row", "/eval/row")) != 0) goto done;
+        if ((rc = put_dset(w, g, "label", "/eval/label", H5T_STD_I32LE, H5T_NATIVE_INT32, 1, d1, r->score_labels,
+                           "true class of each test row", NULL)) != 0) goto done;
+        if ((rc = attach(w, g, "/eval", "label", "row", 0)) != 0) goto done;
+        if (r->score_cols == 1) {
+            if ((rc = put_dset(w, g, "score", "/eval/score", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, 1, d1, r->scores,
+                               "predicted probability of class 1", "1")) != 0) goto done;
+            if ((rc = attach(w, g, "/eval", "score", "row", 0)) != 0) goto done;
+        } else {
+            if ((rc = put_dset(w, g, "score", "/eval/score", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, 2, d2, r->scores,
+                               "predicted probability of each class", "1")) != 0) goto done;
+            if ((rc = attach(w, g, "/eval", "score", "row", 0)) != 0) goto done;
+            if (r->n_classes > 2 && (rc = attach(w, g, "/eval", "score", "class", 1)) != 0) goto done;
+        }
+    }
 done:
     if (close_group(w, &roc, "/eval/roc") != 0 && rc == 0) rc = ERR_HDF5;
     if (close_group(w, &g, "/eval") != 0 && rc == 0) rc = ERR_HDF5;

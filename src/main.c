@@ -406,6 +406,11 @@ static int cmd_run(int argc, char **argv)
         r.tpr = tr->tpr;
         r.threshold = tr->thr;
         r.n_classes = tr->n_classes;
+        r.n_scores = tr->n_scores;
+        r.score_cols = tr->score_cols;
+        r.scores = tr->scores;
+        r.score_labels = tr->score_labels;
+        r.score_rows = tr->score_rows;
         if (tr->class_eval != NULL) {
             double *ca = calloc((size_t)tr->n_classes * 3, sizeof *ca);
             if (ca == NULL) { error_set(&err, ERR_NOMEM, "out of memory"); goto agree_out; }

@@ -33,6 +33,7 @@ void train_result_free(train_result *r)
     free(r->wall_s); free(r->samples_per_s);
     free(r->class_eval);
     free(r->fpr); free(r->tpr); free(r->thr);
+    free(r->scores); free(r->score_labels); free(r->score_rows);
     free(r);
 }
 
@@ -117,6 +118,18 @@ agree:
             if (want_roc) auc_roc_curve(scores, labels, (size_t)ntot, &res->fpr, &res->tpr, &res->thr, &res->n_roc, err);
         } else {
             if (auc_macro_ovr(scores, labels, (size_t)ntot, K, out, per_class, err) != 0) goto agree2;
+        }
+        if (want_roc) {
+            /* keep the final scores for the output (ownership moves to res) */
+            res->score_rows = malloc((size_t)(ntot > 0 ? ntot : 1) * sizeof *res->score_rows);
+            if (res->score_rows == NULL) { error_set(err, ERR_NOMEM, "out of memory"); goto agree2; }
+            for (int64_t i = 0; i < ntot; i++) res->score_rows[i] = order[i].gid;
+            res->scores = scores;
+            res->score_labels = labels;
+            res->n_scores = (size_t)ntot;
+            res->score_cols = cols;
+            scores = NULL;
+            labels = NULL;
         }
     }
 agree2:

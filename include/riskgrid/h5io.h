@@ -46,6 +46,11 @@ typedef struct h5io_result {
     const double *fpr, *tpr, *threshold;               /**< [n_roc] (binary; macro: class-averaged not stored) */
     int n_classes;                                     /**< per-class AUCs when > 2 */
     const double *class_auc, *class_lo, *class_hi;     /**< [n_classes] or NULL */
+    size_t n_scores;                                   /**< test rows (0: none stored) */
+    int score_cols;                                    /**< 1 (binary) or n_classes */
+    const double *scores;                              /**< [n_scores * score_cols] */
+    const int32_t *score_labels;                       /**< [n_scores] */
+    const int64_t *score_rows;                         /**< [n_scores] global row index */
 
     /* /grid */
     const double *axis[4];   /**< demand, competition, service, marketing */

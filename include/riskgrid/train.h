@@ -43,8 +43,13 @@ typedef struct train_result {
     auc_result *class_eval;          /**< [n_classes] when softmax, else NULL */
     int n_classes;
     /* rank 0 only */
-    double *fpr, *tpr, *thr;         /**< ROC of the final model (binary; class 1 vs rest otherwise) */
+    double *fpr, *tpr, *thr;         /**< ROC of the final model (binary only) */
     size_t n_roc;
+    double *scores;                  /**< final test scores [n_scores * score_cols], row order */
+    int32_t *score_labels;           /**< [n_scores] */
+    int64_t *score_rows;             /**< [n_scores] global row indices, ascending */
+    size_t n_scores;
+    int score_cols;
 } train_result;
 
 /** Checkpoint and resume settings of one run. */

@@ -20,6 +20,17 @@ for a in riskgrid_version command config world_size virtual_shards started finis
 done
 auc=$("$RG_H5CMP" --get "$WORK/out.h5" /eval/auc)
 python3 -c "import sys; a=float('$auc'); sys.exit(0 if a > 0.80 else 1)" || fail "test AUC $auc <= 0.80"
+# the stored test rows reproduce the AUC with scikit-learn
+/usr/bin/python3 - "$WORK/out.h5" <<'PY' || fail "scikit-learn on /eval/score and /eval/label disagrees with /eval/auc"
+import sys, h5py, numpy as np
+from sklearn.metrics import roc_auc_score
+f = h5py.File(sys.argv[1], "r")
+rows = f["eval/row"][:]
+assert np.all(np.diff(rows) > 0), "rows not ascending"
+a = roc_auc_score(f["eval/label"][:], f["eval/score"][:])
+assert abs(a - f["eval/auc"][()]) < 1e-12, (a, f["eval/auc"][()])
+assert len(rows) == f["data"].attrs["n_test"]
+PY
 # existing output: refused (exit 2), untouched; --force replaces it
 before=$(sha256sum "$WORK/out.h5")
 set +e
