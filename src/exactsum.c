@@ -3,15 +3,18 @@
  *
  *  Exactness of the conversion: a float has a 24-bit significand, so
  *  x * 2^S is exact in double whenever the result is in the normal double
- *  range; with |x| < 2^E and S = 62 - headroom - E the result is below
- *  2^62 (no overflow) and, since |x| >= 2^-149 for x != 0 and S >= -128
- *  for any E a float can need, it is at least 2^-277 (no underflow).  The
- *  only rounding is then llrint's, round-half-to-even in the default
- *  rounding mode, a pure function of (x, S).
+ *  range; with |x| < 2^E and S = B - headroom - E (B = EXACTSUM_BITS = 51)
+ *  the result is below 2^51 and, since |x| >= 2^-149 for x != 0 and
+ *  S >= -128 for any E a float can need, it is at least 2^-277 (no
+ *  underflow).  The only rounding is then the conversion to an integer,
+ *  round-half-to-even in the default rounding mode, a pure function of
+ *  (x, S).  For |v| <= 2^51, v + 1.5*2^52 lies in [2^52, 2^53) where the
+ *  double spacing is exactly 1, so that addition IS the rounding, and the
+ *  integer is the low bits of the sum: bits(v + M) - bits(M).
  *
- *  Bound: |x| < 2^E gives |x 2^S| < 2^(62-h), and rounding to an integer
- *  can reach at most 2^(62-h) itself, so |q| <= 2^(62-h) and any sum of
- *  up to 2^h such q has magnitude <= 2^62 < INT64_MAX.
+ *  Bound: |x| < 2^E gives |x 2^S| < 2^(B-h), and rounding to an integer
+ *  can reach at most 2^(B-h) itself, so |q| <= 2^(B-h) and any sum of
+ *  up to 2^h such q has magnitude <= 2^B.
  *
  *  Zero addends are skipped, so a scale made from EXACTSUM_EXP_ZERO
  *  (S > 1100, where 2^S is not a finite double) is safe on all-zero data.
@@ -22,6 +25,17 @@
 #include <math.h>
 #include <string.h>
 
+/* Hot loops get an AVX2 clone chosen at load time (integer max and
+ * double<->int64 arithmetic; the results are the same bits in every clone:
+ * integer operations are exact and the double operations are single IEEE
+ * operations without contraction in ISO C mode). */
+#if defined(__GNUC__) && defined(__x86_64__) && !defined(__clang__) && !defined(__SANITIZE_ADDRESS__)
+#define EXACTSUM_CLONES __attribute__((target_clones("avx2", "default")))
+#else
+#define EXACTSUM_CLONES
+#endif
+
+EXACTSUM_CLONES
 int exactsum_exponent(const float *x, size_t n)
 {
     /* For non-negative IEEE floats the bit patterns order like the values,
@@ -48,19 +62,25 @@ int exactsum_exponent(const float *x, size_t n)
 
 int exactsum_scale(int exponent, int headroom)
 {
-    return 62 - headroom - exponent;
+    return EXACTSUM_BITS - headroom - exponent;
 }
 
+EXACTSUM_CLONES
 void exactsum_add(int64_t *acc, const float *x, size_t n, int scale)
 {
     if (scale >= DBL_MIN_EXP - 1 && scale <= DBL_MAX_EXP - 1) {
         /* 2^scale is a normal double: multiplying by it is exactly
          * ldexp(x, scale) (see the file comment), and cheaper. */
         const double f = ldexp(1.0, scale);
-        /* no branch on zero: 0 * f rounds to 0; llrint is inlined to one
-         * conversion instruction (round to nearest even) under
-         * -fno-math-errno, which the build sets */
-        for (size_t i = 0; i < n; i++) acc[i] += llrint((double)x[i] * f);
+        const double magic = 0x1.8p52;            /* 1.5 * 2^52 */
+        const int64_t magic_bits = 0x4338000000000000LL;
+        /* branch-free, vectorisable: see the file comment */
+        for (size_t i = 0; i < n; i++) {
+            double t = (double)x[i] * f + magic;
+            int64_t b;
+            memcpy(&b, &t, sizeof b);
+            acc[i] += b - magic_bits;
+        }
     } else {
         /* 2^scale is out of double range; only reachable from a tiny E,
          * where the contract leaves nothing but zeros to add. */
@@ -73,12 +93,16 @@ void exactsum_add(int64_t *acc, const float *x, size_t n, int scale)
 
 void exactsum_to_float(const int64_t *acc, size_t n, int scale, double mul, float *out)
 {
-    /* (double)acc rounds to nearest-even above 2^53; ldexp is exact unless
-     * the value underflows; then one double product and one rounding to
-     * float. */
-    for (size_t i = 0; i < n; i++) {
-        const double d = ldexp((double)acc[i], -scale);
-        out[i] = (float)(d * mul);
+    /* (double)acc rounds to nearest-even above 2^53 (never reached: |acc|
+     * <= 2^EXACTSUM_BITS); scaling by a power of two is correctly rounded
+     * whether done by ldexp or by multiplying with a normal 2^-scale, so
+     * the fast path gives the same bits; then one double product and one
+     * rounding to float. */
+    if (-scale >= DBL_MIN_EXP - 1 && -scale <= DBL_MAX_EXP - 1) {
+        const double f = ldexp(1.0, -scale);
+        for (size_t i = 0; i < n; i++) out[i] = (float)(((double)acc[i] * f) * mul);
+    } else {
+        for (size_t i = 0; i < n; i++) out[i] = (float)(ldexp((double)acc[i], -scale) * mul);
     }
 }
 

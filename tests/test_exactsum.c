@@ -52,7 +52,7 @@ static void test_permutation_and_split_invariance(void **state)
     const int E = exactsum_exponent(x, (size_t)NVEC * NELEM);
     assert_true(E > -40 && E < 20);
     const int S = exactsum_scale(E, HEADROOM);
-    assert_int_equal(S, 62 - HEADROOM - E);
+    assert_int_equal(S, EXACTSUM_BITS - HEADROOM - E);
 
     int64_t ref_acc[NELEM], acc[NELEM], part[NELEM];
     float ref_out[NELEM], out[NELEM];
@@ -193,10 +193,10 @@ static void test_exponent_edges(void **state)
 static void test_scale_and_rounding(void **state)
 {
     (void)state;
-    assert_int_equal(exactsum_scale(0, 0), 62);
-    assert_int_equal(exactsum_scale(3, 10), 49);
-    assert_int_equal(exactsum_scale(-20, 6), 76);
-    assert_int_equal(exactsum_scale(EXACTSUM_EXP_ZERO, 8), 62 - 8 + 1100);
+    assert_int_equal(exactsum_scale(0, 0), EXACTSUM_BITS);
+    assert_int_equal(exactsum_scale(3, 10), EXACTSUM_BITS - 13);
+    assert_int_equal(exactsum_scale(-20, 6), EXACTSUM_BITS + 14);
+    assert_int_equal(exactsum_scale(EXACTSUM_EXP_ZERO, 8), EXACTSUM_BITS - 8 + 1100);
 
     /* round half to even at scale 1: x*2 = 0.5, 1.5, 2.5, 3.5, -0.5, -2.5 */
     const float xs[] = {0.25f, 0.75f, 1.25f, 1.75f, -0.25f, -1.25f, 0.3f, -0.8f};
@@ -259,26 +259,26 @@ static void test_headroom_limit(void **state)
         for (long k = 0; k < n; k++) exactsum_add(acc, addend, 2, S);
         /* q = big * 2^S exactly (integer for h <= 38); sum = 2^h q */
         const long double q = ldexpl((long double)big, S);
-        assert_true(q < ldexpl(1.0L, 62 - h));
+        assert_true(q < ldexpl(1.0L, EXACTSUM_BITS - h));
         assert_true((long double)acc[0] == q * (long double)n);
         assert_true((long double)acc[1] == -q * (long double)n);
-        assert_true(acc[0] > 0 && acc[0] < INT64_MAX / 2 + 1); /* <= 2^62 */
+        assert_true(acc[0] > 0 && acc[0] <= ((int64_t)1 << EXACTSUM_BITS)); /* <= 2^B */
         float out[2];
         exactsum_to_float(acc, 2, S, 1.0, out);
         assert_true(out[0] == (float)((double)big * (double)n));
         assert_true(out[1] == -out[0]);
     }
     /* Large headroom, where x 2^S has fractional bits and may round UP to
-     * 2^(62-h): the per-addend bound |q| <= 2^(62-h) still holds, so 2^h
-     * of them fit (checked arithmetically; 2^50 adds are not run). */
-    for (int h = 39; h <= 62; h++) {
+     * 2^(B-h): the per-addend bound |q| <= 2^(B-h) still holds, so 2^h
+     * of them fit (checked arithmetically; 2^40 adds are not run). */
+    for (int h = EXACTSUM_BITS - 23; h <= EXACTSUM_BITS; h++) {
         const int S = exactsum_scale(E, h);
         int64_t acc[2] = {0, 0};
         exactsum_add(acc, addend, 2, S);
-        const int64_t lim = (int64_t)1 << (62 - h);
+        const int64_t lim = (int64_t)1 << (EXACTSUM_BITS - h);
         assert_true(acc[0] <= lim && acc[0] >= lim / 2);
         assert_true(acc[1] == -acc[0]);
-        assert_true((uint64_t)acc[0] <= ((uint64_t)1 << 62) >> h);
+        assert_true((uint64_t)acc[0] <= ((uint64_t)1 << EXACTSUM_BITS) >> h);
     }
 }
 

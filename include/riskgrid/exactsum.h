@@ -4,9 +4,13 @@
  *
  *  Given a shared exponent E such that every addend satisfies |x| < 2^E,
  *  and at most 2^headroom addends per element, each addend is rounded to
- *  q = rint(x * 2^S) with S = 62 - headroom - E, so |q| < 2^(62-headroom)
- *  and any sum of up to 2^headroom of them fits in int64 without
- *  overflow.  Integer addition is associative and commutative, so the sum
+ *  q = rint(x * 2^S) with S = EXACTSUM_BITS - headroom - E, so
+ *  |q| <= 2^(EXACTSUM_BITS-headroom) and any sum of up to 2^headroom of them
+ *  stays within 2^EXACTSUM_BITS: no int64 overflow, and every partial sum
+ *  is exactly representable as a double.  EXACTSUM_BITS = 51 (not 62) so the
+ *  conversion can use the 1.5*2^52 rounding trick, which vectorises; that
+ *  keeps 51 - headroom bits below the largest addend, far more than a
+ *  float's 24.  Integer addition is associative and commutative, so the sum
  *  is the same bits in any order and over any split across ranks.
  *  The rounding of each addend is a pure function of (x, S): it does not
  *  depend on the order either.  Absolute resolution is 2^-S.
@@ -18,6 +22,9 @@
 
 #include <stddef.h>
 #include <stdint.h>
+
+/** Bits of the fixed-point range: |sum| <= 2^EXACTSUM_BITS. */
+#define EXACTSUM_BITS 51
 
 /** Exponent value meaning "all addends are zero". */
 #define EXACTSUM_EXP_ZERO (-1100)
