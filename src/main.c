@@ -3,7 +3,6 @@
  *  data).  Exit codes: 0 success, 1 failure, 2 usage or job-file error,
  *  75 preempted (checkpointed; resume).
  */
-#include <cblas.h>
 #include <errno.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -13,6 +12,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "riskgrid/blas.h"
 #include "riskgrid/config.h"
 #include "riskgrid/dataset.h"
 #include "riskgrid/error.h"
@@ -256,9 +256,7 @@ static int cmd_run(int argc, char **argv)
     MPI_Comm_rank(comm, &rank);
     MPI_Comm_size(comm, &nranks);
     t0 = MPI_Wtime();
-    /* one BLAS thread per rank: ranks are the parallelism, and a fixed
-     * thread count keeps the GEMM summation order fixed */
-    openblas_set_num_threads(1);
+    blas_setup();
 
     parse_run_args(argc, argv, &ra, &err);
     log_setup(rank, nranks, ra.quiet);
@@ -336,6 +334,10 @@ static int cmd_run(int argc, char **argv)
     if ((rc = train_install_signals(&err)) != 0) goto done;
 
     log_info("riskgrid %s: job %s, %d rank%s, output %s", RISKGRID_VERSION, ra.job, nranks, nranks == 1 ? "" : "s", cfg->out_path);
+    {
+        char advice[512];
+        if (blas_check(advice, sizeof advice)) log_warn("%s", advice);
+    }
     if ((rc = dataset_load(comm, cfg, &ds, &err)) != 0) goto done;
     t_load = MPI_Wtime() - t0;
     log_info("data: %s: %lld rows, %d features, positive rate %.4f, fingerprint %s (%.2fs)", ds->source,

@@ -42,3 +42,9 @@ grep -q "exists" "$WORK/err.txt" || fail "existing output: message: $(cat "$WORK
 "$RISKGRID" run "$WORK/job.ini" --quiet --force --out "$WORK/out.h5" --set train.epochs=1
 ls -a "$WORK" | grep -q '\.tmp\.' && fail "temporary file left behind"
 echo "end to end: schema complete, test AUC $auc"
+# a slow OpenBLAS kernel set on a CPU that could do better is reported with the fix
+if grep -qw avx2 /proc/cpuinfo; then
+  OPENBLAS_CORETYPE=Prescott "$RISKGRID" run "$WORK/job.ini" --quiet --force --out "$WORK/p.h5" --set train.epochs=1 2> "$WORK/w.txt"
+  grep -q "riskgrid: warning: OpenBLAS uses its 'Prescott' kernels .* set OPENBLAS_CORETYPE=" "$WORK/w.txt" || fail "no BLAS kernel warning: $(cat "$WORK/w.txt")"
+  echo "BLAS kernel warning: shown for Prescott kernels"
+fi

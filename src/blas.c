@@ -1,0 +1,51 @@
+/** \file blas.c  OpenBLAS set-up and kernel check (see blas.h). */
+#include "riskgrid/blas.h"
+
+#include <cblas.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+void blas_setup(void)
+{
+    openblas_set_num_threads(1);
+}
+
+const char *blas_corename(void)
+{
+    const char *n = openblas_get_corename();
+    return n != NULL ? n : "unknown";
+}
+
+int blas_advice(const char *corename, int cpu_avx2, int cpu_avx512f, char *msg, size_t n)
+{
+    /* kernel sets that use AVX-512 / AVX2 in OpenBLAS 0.3.x */
+    static const char *const k512[] = {"SkylakeX", "CooperLake", "SapphireRapids"};
+    static const char *const k256[] = {"Haswell", "Zen", "SkylakeX", "CooperLake", "SapphireRapids"};
+    int has512 = 0, has256 = 0;
+    if (n > 0) msg[0] = '\0';
+    for (size_t i = 0; i < sizeof k512 / sizeof *k512; i++) has512 |= strcasecmp(corename, k512[i]) == 0;
+    for (size_t i = 0; i < sizeof k256 / sizeof *k256; i++) has256 |= strcasecmp(corename, k256[i]) == 0;
+    if (cpu_avx512f && !has512 && !(has256 && strcasecmp(corename, "Zen") == 0)) {
+        snprintf(msg, n, "OpenBLAS uses its '%s' kernels on a CPU with AVX-512: matrix products may run several times slower; "
+                 "set OPENBLAS_CORETYPE=SkylakeX (or Haswell) in the job's environment", corename);
+        return 1;
+    }
+    if (cpu_avx2 && !has256) {
+        snprintf(msg, n, "OpenBLAS uses its '%s' kernels on a CPU with AVX2: matrix products may run several times slower; "
+                 "set OPENBLAS_CORETYPE=Haswell in the job's environment", corename);
+        return 1;
+    }
+    return 0;
+}
+
+int blas_check(char *msg, size_t n)
+{
+    int avx2 = 0, avx512 = 0;
+#if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
+    __builtin_cpu_init();
+    avx2 = __builtin_cpu_supports("avx2");
+    avx512 = __builtin_cpu_supports("avx512f");
+#endif
+    return blas_advice(blas_corename(), avx2, avx512, msg, n);
+}
