@@ -578,7 +578,8 @@ agree:
             char el[32], eta[32];
             double elapsed = now_s() - t_start;
             fmt_duration(el, sizeof el, elapsed);
-            fmt_duration(eta, sizeof eta, elapsed / (ep + 1) * (cfg->epochs - ep - 1));
+            int first_ep = opt->resume ? opt->resume->epochs_done : 0;
+            fmt_duration(eta, sizeof eta, elapsed / (ep + 1 - first_ep) * (cfg->epochs - ep - 1));
             log_info("epoch %*d/%d  loss %.5f  test AUC %.4f [%.4f, %.4f]  %.0f samples/s  elapsed %s  ETA %s",
                      (int)(log10(cfg->epochs) + 1), ep + 1, cfg->epochs, res->loss[ep], res->test_auc[ep],
                      res->auc_lo[ep], res->auc_hi[ep], res->samples_per_s[ep], el, eta);
