@@ -11,7 +11,7 @@ pkgs=(build-essential cmake pkg-config
       libopenblas-dev libinih-dev libcmocka-dev)
 if [ "${1:-}" = "--test" ]; then
   # python3 peers for the generator's signal check
-  pkgs+=(python3 python3-numpy python3-sklearn python3-h5py)
+  pkgs+=(python3 python3-numpy python3-sklearn python3-h5py python3-matplotlib)
   # the Slurm test's private single-node cluster (tests/e2e/slurm.sh,
   # scripts/slurm-cluster.sh)
   pkgs+=(slurm-wlm munge)

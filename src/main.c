@@ -20,6 +20,7 @@
 #include "riskgrid/grid.h"
 #include "riskgrid/h5io.h"
 #include "riskgrid/log.h"
+#include "riskgrid/report.h"
 #include "riskgrid/train.h"
 
 static const char *const USAGE_MAIN =
@@ -33,6 +34,8 @@ static const char *const USAGE_MAIN =
     "commands:\n"
     "  run JOB.ini [options]   the batch job (under mpirun/srun, or alone)\n"
     "  gen --rows N [options]  write a synthetic credit-like data set\n"
+    "  report OUT.h5 [options] summary of a result file (text, json, markdown; --png DIR)\n"
+    "  compare A.h5 B.h5       settings that differ, AUCs, paired DeLong test, bitwise check\n"
     "\n"
     "  riskgrid run --help, riskgrid gen --help   options of a command\n"
     "  riskgrid --version\n"
@@ -487,6 +490,8 @@ int main(int argc, char **argv)
     if (strcmp(argv[1], "--version") == 0) { printf("riskgrid %s\n", RISKGRID_VERSION); return EXIT_OK; }
     if (strcmp(argv[1], "run") == 0) return cmd_run(argc, argv);
     if (strcmp(argv[1], "gen") == 0) return cmd_gen(argc, argv);
+    if (strcmp(argv[1], "report") == 0) return report_main(argc, argv);
+    if (strcmp(argv[1], "compare") == 0) return report_compare_main(argc, argv);
     fprintf(stderr, "riskgrid: unknown command '%s'\n\n%s", argv[1], USAGE_MAIN);
     return EXIT_USAGE;
 }
