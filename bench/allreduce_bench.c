@@ -1,0 +1,75 @@
+/* \file bench/allreduce_bench.c  MPI_Allreduce latency/bandwidth between
+ * the ranks of one job (alpha-beta input for docs/performance.md).
+ *
+ *   mpiexec -n 2 allreduce_bench [BYTES...]
+ *
+ * Default sizes: 8 B, 1 KiB, 13 KB, 25.6 KB, 100 KB, 400 KB, 814 KB, 4 MiB.
+ * The buffer is int64 summed with MPI_SUM, as riskgrid's per-step exact
+ * reduction (13 KB / 400 KB are the float32 size of the CREDIT 23-128-1 and
+ * MNIST 784-128-10 parameter vectors; 25.6 KB / 814 KB their int64 size,
+ * which is what riskgrid actually sends).  For each size: warm-up, then
+ * 7 samples, each the mean over enough back-to-back calls to last >= 20 ms
+ * (a barrier before each sample); rank 0 prints the median and the range.
+ * Output, one line per size:
+ *   allreduce bytes=.. ranks=.. us_median=.. us_min=.. us_max=.. MBps=..   */
+#include <mpi.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+static int cmp_d(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+int main(int argc, char **argv)
+{
+    MPI_Init(&argc, &argv);
+    int rank, np;
+    MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+    MPI_Comm_size(MPI_COMM_WORLD, &np);
+    long def[] = {8, 1024, 13000, 25608, 100000, 407080, 814160, 4194304};
+    int nsz = argc > 1 ? argc - 1 : (int)(sizeof def / sizeof def[0]);
+    enum { SAMPLES = 7 };
+    for (int si = 0; si < nsz; si++) {
+        long bytes = argc > 1 ? atol(argv[si + 1]) : def[si];
+        int count = (int)((bytes + 7) / 8);
+        if (count < 1) count = 1;
+        int64_t *s = malloc(sizeof(int64_t) * (size_t)count), *r = malloc(sizeof(int64_t) * (size_t)count);
+        if (!s || !r) MPI_Abort(MPI_COMM_WORLD, 1);
+        for (int i = 0; i < count; i++) s[i] = (int64_t)(i + rank);
+        for (int i = 0; i < 5; i++) MPI_Allreduce(s, r, count, MPI_INT64_T, MPI_SUM, MPI_COMM_WORLD);
+        /* calibrate the number of calls per sample (rank 0 decides) */
+        int inner = 1;
+        for (;;) {
+            MPI_Barrier(MPI_COMM_WORLD);
+            double t0 = MPI_Wtime();
+            for (int i = 0; i < inner; i++) MPI_Allreduce(s, r, count, MPI_INT64_T, MPI_SUM, MPI_COMM_WORLD);
+            double dt = MPI_Wtime() - t0;
+            int done = dt >= 0.02 || inner >= (1 << 20);
+            MPI_Bcast(&done, 1, MPI_INT, 0, MPI_COMM_WORLD);
+            if (done) break;
+            inner *= 2;
+        }
+        double us[SAMPLES];
+        for (int k = 0; k < SAMPLES; k++) {
+            MPI_Barrier(MPI_COMM_WORLD);
+            double t0 = MPI_Wtime();
+            for (int i = 0; i < inner; i++) MPI_Allreduce(s, r, count, MPI_INT64_T, MPI_SUM, MPI_COMM_WORLD);
+            double t = (MPI_Wtime() - t0) / inner, tmax;
+            MPI_Reduce(&t, &tmax, 1, MPI_DOUBLE, MPI_MAX, 0, MPI_COMM_WORLD);
+            us[k] = tmax * 1e6;
+        }
+        if (rank == 0) {
+            qsort(us, SAMPLES, sizeof us[0], cmp_d);
+            printf("allreduce bytes=%ld ranks=%d us_median=%.2f us_min=%.2f us_max=%.2f MBps=%.1f\n",
+                   (long)count * 8, np, us[SAMPLES / 2], us[0], us[SAMPLES - 1],
+                   (double)count * 8 / us[SAMPLES / 2]);
+            fflush(stdout);
+        }
+        free(s); free(r);
+    }
+    MPI_Finalize();
+    return 0;
+}
