@@ -91,6 +91,43 @@ void exactsum_add(int64_t *acc, const float *x, size_t n, int scale)
     }
 }
 
+EXACTSUM_CLONES
+int exactsum_add_predicted(int64_t *acc, const float *x, size_t n, int exponent, int headroom)
+{
+    const int scale = exactsum_scale(exponent, headroom);
+    if (!(scale >= DBL_MIN_EXP - 1 && scale <= DBL_MAX_EXP - 1)) {
+        /* 2^scale not a normal double (a tiny predicted exponent): the
+         * two-pass path handles it */
+        int e = exactsum_exponent(x, n);
+        if (e <= exponent) exactsum_add(acc, x, n, scale);
+        return e;
+    }
+    const double f = ldexp(1.0, scale);
+    const uint64_t magic_bits = 0x4338000000000000ULL;
+    uint32_t mb = 0;
+    for (size_t i = 0; i < n; i++) {
+        uint32_t b32;
+        uint64_t b64;
+        double t = (double)x[i] * f + 0x1.8p52;
+        memcpy(&b32, &x[i], sizeof b32);
+        b32 &= 0x7fffffffu;
+        mb = b32 > mb ? b32 : mb;
+        memcpy(&b64, &t, sizeof b64);
+        /* unsigned arithmetic: an out-of-range x (prediction wrong) wraps
+         * instead of overflowing a signed integer */
+        acc[i] = (int64_t)((uint64_t)acc[i] + (b64 - magic_bits));
+    }
+    if (mb >= 0x7f800000u) return INT32_MAX;
+    if (mb == 0) return EXACTSUM_EXP_ZERO;
+    {
+        float mx;
+        int e = 0;
+        memcpy(&mx, &mb, sizeof mx);
+        (void)frexp((double)mx, &e);
+        return e;
+    }
+}
+
 void exactsum_to_float(const int64_t *acc, size_t n, int scale, double mul, float *out)
 {
     /* (double)acc rounds to nearest-even above 2^53 (never reached: |acc|

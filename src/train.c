@@ -151,7 +151,7 @@ done:
 typedef struct reducer {
     size_t n;           /* parameters */
     size_t len;         /* n + 3 + HIST_W */
-    int64_t *sendbuf, *recvbuf;
+    int64_t *buf;       /* the fused vector, reduced in place */
     int headroom;       /* ceil(log2(V)) */
     int e_pred;         /* predicted exponent, same on all ranks; INT_MIN: unknown */
     double timeout;     /* stall timeout in seconds, 0: none */
@@ -195,17 +195,20 @@ static int wait_step(MPI_Comm comm, MPI_Request *req, const reducer *r, rg_error
 
 enum { SLOT_LOSS = 0, SLOT_NONFINITE = 1, SLOT_STOP = 2, SLOT_OVERFLOW = 3, SLOT_HIST = 4 };
 
-/* Convert the local shard gradients with exponent e and reduce.
- * Returns 0 and fills r->recvbuf. */
+/* Convert the local shard gradients with exponent e and reduce, in place
+ * in r->buf.  exact: e is the agreed exact maximum (second round), else
+ * the prediction, checked by the fused pass. */
 static int reduce_once(MPI_Comm comm, reducer *r, float *const *g, const double *loss, int nls,
                        int e, int stop, rg_error *err)
 {
-    int64_t *extra = r->sendbuf + r->n;
-    int scale = exactsum_scale(e, r->headroom);
-    memset(r->sendbuf, 0, r->len * sizeof *r->sendbuf);
+    int64_t *extra = r->buf + r->n;
+    memset(r->buf, 0, r->len * sizeof *r->buf);
     extra[SLOT_STOP] = stop;
     for (int s = 0; s < nls; s++) {
-        int es = exactsum_exponent(g[s], r->n);
+        /* one pass: add with the predicted scale and find the shard's
+         * exponent; a shard above the prediction spoils r->buf[0..n), which
+         * is fine: the overflow count makes every rank redo the step */
+        int es = exactsum_add_predicted(r->buf, g[s], r->n, e, r->headroom);
         if (es == INT32_MAX || !isfinite(loss[s])) { extra[SLOT_NONFINITE]++; continue; }
         if (es > e) { extra[SLOT_OVERFLOW]++; continue; }
         {
@@ -214,12 +217,11 @@ static int reduce_once(MPI_Comm comm, reducer *r, float *const *g, const double 
             if (es == EXACTSUM_EXP_ZERO) b = HIST_W - 1;
             extra[SLOT_HIST + b]++;
         }
-        exactsum_add(r->sendbuf, g[s], r->n, scale);
         extra[SLOT_LOSS] += exactsum_fixed(loss[s], LOSS_SCALE);
     }
     {
         MPI_Request req = MPI_REQUEST_NULL;
-        int rc = log_mpi_check(MPI_Iallreduce(r->sendbuf, r->recvbuf, (int)r->len, MPI_INT64_T, MPI_SUM, comm, &req),
+        int rc = log_mpi_check(MPI_Iallreduce(MPI_IN_PLACE, r->buf, (int)r->len, MPI_INT64_T, MPI_SUM, comm, &req),
                                "MPI_Iallreduce(gradients)", err);
         if (rc != 0) return rc;
         return wait_step(comm, &req, r, err);
@@ -234,7 +236,7 @@ static int reduce_step(MPI_Comm comm, reducer *r, float *const *g, const double 
                        rg_error *err)
 {
     int rc, e = r->e_pred == INT_MIN ? EXACTSUM_EXP_ZERO : r->e_pred;
-    const int64_t *extra = r->recvbuf + r->n;
+    const int64_t *extra = r->buf + r->n;
     if ((rc = reduce_once(comm, r, g, loss, nls, e, stop, err)) != 0) return rc;
     if (extra[SLOT_NONFINITE] == 0 && (extra[SLOT_OVERFLOW] != 0 || r->e_pred == INT_MIN)) {
         /* exact maximum over all shards, then reduce again */
@@ -255,7 +257,7 @@ static int reduce_step(MPI_Comm comm, reducer *r, float *const *g, const double 
     *stop_all = extra[SLOT_STOP];
     *loss_sum = exactsum_unfixed(extra[SLOT_LOSS], LOSS_SCALE);
     if (*nonfinite != 0) return 0;
-    exactsum_to_float(r->recvbuf, r->n, exactsum_scale(e, r->headroom), 1.0 / (double)B, gmean);
+    exactsum_to_float(r->buf, r->n, exactsum_scale(e, r->headroom), 1.0 / (double)B, gmean);
     /* next exponent: the largest shard exponent seen (window of HIST_W) */
     {
         int next = e - (HIST_W - 1);
@@ -454,13 +456,12 @@ int train_run(MPI_Comm comm, const config *cfg, const dataset *ds, const train_o
     yb = malloc((size_t)m * sizeof *yb);
     red.n = lay.n;
     red.len = lay.n + SLOT_HIST + HIST_W;
-    red.sendbuf = malloc(red.len * sizeof *red.sendbuf);
-    red.recvbuf = malloc(red.len * sizeof *red.recvbuf);
+    red.buf = malloc(red.len * sizeof *red.buf);
     red.e_pred = INT_MIN;
     while ((1 << red.headroom) < V) red.headroom++;
     if (!res->params || !res->loss || !res->test_auc || !res->auc_lo || !res->auc_hi || !res->wall_s ||
         !res->samples_per_s || (res->shape.softmax && !res->class_eval) || !w || !we || !adam || !g || !loss ||
-        !st || !gmean || !xb || !yb || !red.sendbuf || !red.recvbuf) {
+        !st || !gmean || !xb || !yb || !red.buf) {
         error_set(err, ERR_NOMEM, "out of memory setting up training");
         goto agree;
     }
@@ -600,6 +601,6 @@ done:
     if (g != NULL) for (int s = 0; s < nls; s++) free(g[s]);
     if (st != NULL) for (int s = 0; s < nls; s++) free(st[s].perm);
     free(g); free(st); free(loss); free(gmean); free(xb); free(yb);
-    free(red.sendbuf); free(red.recvbuf);
+    free(red.buf);
     return rc;
 }

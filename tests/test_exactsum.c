@@ -282,6 +282,38 @@ static void test_headroom_limit(void **state)
     }
 }
 
+/* The fused pass equals exponent + add when the prediction holds, and
+ * reports a larger exponent when it does not. */
+static void test_add_predicted(void **state)
+{
+    (void)state;
+    float *x = make_addends();
+    const int E = exactsum_exponent(x, (size_t)NVEC * NELEM);
+    static int64_t a1[NELEM], a2[NELEM];
+    memset(a1, 0, sizeof a1);
+    memset(a2, 0, sizeof a2);
+    for (int j = 0; j < NVEC; j++) {
+        const float *v = x + (size_t)j * NELEM;
+        int ej = exactsum_add_predicted(a1, v, NELEM, E, HEADROOM);
+        assert_int_equal(ej, exactsum_exponent(v, NELEM));
+        exactsum_add(a2, v, NELEM, exactsum_scale(E, HEADROOM));
+    }
+    assert_memory_equal(a1, a2, sizeof a1);
+    /* a wrong (too small) prediction is reported */
+    int64_t junk[NELEM];
+    memset(junk, 0, sizeof junk);
+    assert_int_equal(exactsum_add_predicted(junk, x, NELEM, E - 30, HEADROOM), exactsum_exponent(x, NELEM));
+    assert_true(exactsum_exponent(x, NELEM) > E - 30);
+    float bad[3] = {1.0f, NAN, 2.0f};
+    assert_int_equal(exactsum_add_predicted(junk, bad, 3, 5, 0), INT32_MAX);
+    float zero[2] = {0.0f, -0.0f};
+    int64_t z[2] = {0, 0};
+    assert_int_equal(exactsum_add_predicted(z, zero, 2, 3, 4), EXACTSUM_EXP_ZERO);
+    assert_int_equal(z[0], 0);
+    assert_int_equal(z[1], 0);
+    free(x);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -291,6 +323,7 @@ int main(void)
         cmocka_unit_test(test_scale_and_rounding),
         cmocka_unit_test(test_all_zero_with_zero_exponent),
         cmocka_unit_test(test_headroom_limit),
+        cmocka_unit_test(test_add_predicted),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -40,6 +40,14 @@ int exactsum_scale(int exponent, int headroom);
  *  the E the scale was made from. */
 void exactsum_add(int64_t *acc, const float *x, size_t n, int scale);
 
+/** One pass doing exactsum_exponent and exactsum_add together, for the
+ *  common case where the exponent is predicted: adds x with the scale of
+ *  (exponent, headroom) and returns exactsum_exponent(x, n).  If the return
+ *  value is greater than `exponent` (including INT32_MAX for NaN/Inf) the
+ *  prediction was wrong and acc[0..n) holds unspecified values (never
+ *  undefined behaviour): the caller discards it and redoes the sum. */
+int exactsum_add_predicted(int64_t *acc, const float *x, size_t n, int exponent, int headroom);
+
 /** out[i] = (float)((double)acc[i] * 2^-scale * mul). */
 void exactsum_to_float(const int64_t *acc, size_t n, int scale, double mul, float *out);
 
