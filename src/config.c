@@ -52,7 +52,7 @@ enum key_id {
     K_TRAIN_BETA2, K_TRAIN_EPSILON, K_TRAIN_SEED, K_TRAIN_VIRTUAL_SHARDS, K_TRAIN_STALL_TIMEOUT,
     K_GRID_DEMAND, K_GRID_COMPETITION, K_GRID_SERVICE, K_GRID_MARKETING,
     K_GRID_REFERENCE,
-    K_OUTPUT_PATH, K_OUTPUT_OVERWRITE, K_OUTPUT_CHECKPOINT_PATH, K_OUTPUT_CHECKPOINT_EVERY,
+    K_OUTPUT_PATH, K_OUTPUT_OVERWRITE, K_OUTPUT_CHECKPOINT_PATH, K_OUTPUT_CHECKPOINT_EVERY, K_OUTPUT_COMPRESSION,
     K_COUNT
 };
 
@@ -71,7 +71,7 @@ static const struct key_info {
     {"grid", "demand"}, {"grid", "competition"}, {"grid", "service"},
     {"grid", "marketing"}, {"grid", "reference"},
     {"output", "path"}, {"output", "overwrite"},
-    {"output", "checkpoint_path"}, {"output", "checkpoint_every"},
+    {"output", "checkpoint_path"}, {"output", "checkpoint_every"}, {"output", "compression"},
 };
 
 #define N_SECTIONS 5
@@ -717,6 +717,11 @@ static int apply(parse_state *st, int id, const char *v, int from_file, char *wh
     case K_OUTPUT_CHECKPOINT_PATH:
         rc = expect_nonempty(v, "a checkpoint file path", why, n);
         if (rc == 0) rc = resolve_path(dir, v, &c->checkpoint_path);
+        break;
+    case K_OUTPUT_COMPRESSION:
+        if (strcasecmp(v, "none") == 0) c->compression = 0;
+        else if (strncasecmp(v, "deflate-", 8) == 0 && v[8] >= '1' && v[8] <= '9' && v[9] == '\0') c->compression = v[8] - '0';
+        else { why_set(why, n, "none or deflate-N with N from 1 to 9 (gzip level; the shuffle filter is added)"); rc = ERR_USAGE; }
         break;
     case K_OUTPUT_CHECKPOINT_EVERY:
         rc = expect_int(v, 0, 1000000, &c->checkpoint_every, why, n);

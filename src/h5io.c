@@ -417,6 +417,10 @@ static int grid_write_d(wctx *w, hid_t grp, const h5io_result *r, const grid_axe
     dcpl = H5Pcopy(w->dcpl);
     if (dcpl < 0) { rc = h5_fail(w, "H5Pcopy", "/grid/D", NULL); goto done; }
     if (H5Pset_chunk(dcpl, 4, c) < 0) { rc = h5_fail(w, "H5Pset_chunk", "/grid/D", NULL); goto done; }
+    if (r->deflate > 0 && (H5Pset_shuffle(dcpl) < 0 || H5Pset_deflate(dcpl, (unsigned)r->deflate) < 0)) {
+        rc = h5_fail(w, "H5Pset_shuffle/H5Pset_deflate", "/grid/D", NULL);
+        goto done;
+    }
     /* no chunk cache: every chunk is written once, whole, so the cache
      * would only add a copy (and, after a failed write, hold dirty chunks
      * that HDF5 then leaks) */

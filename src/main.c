@@ -434,6 +434,7 @@ static int cmd_run(int argc, char **argv)
             r.reference[a] = cfg->reference[a];
         }
         r.grid_s = 0;
+        r.deflate = cfg->compression;
         h5io_write_result(cfg->out_path, cfg->overwrite, &r, &err);
         free((void *)r.class_auc);
         t_grid = MPI_Wtime() - tg;

@@ -64,6 +64,7 @@ typedef struct config {
     char *checkpoint_path;  /**< resolved, or NULL: "<out_path>.ckpt" (derived by the caller,
                                  since --out may change out_path) */
     int checkpoint_every;   /**< write a checkpoint every N epochs; 0 = only on a stop signal; default 1 */
+    int compression;        /**< grid datasets: 0 none (default), 1..9 shuffle + deflate level */
 } config;
 
 /** Axis names in GRID_* order ("demand", ...). */

@@ -56,6 +56,7 @@ typedef struct h5io_result {
     const double *axis[4];   /**< demand, competition, service, marketing */
     size_t axis_len[4];
     double reference[4];
+    int deflate;             /**< 0: none; 1..9: shuffle + deflate on D, D_lo, D_hi */
 } h5io_result;
 
 /** Fail-fast check before any work: the directory of path exists and is
