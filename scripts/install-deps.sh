@@ -11,10 +11,12 @@ pkgs=(build-essential cmake pkg-config
       libopenblas-dev libinih-dev libcmocka-dev)
 if [ "${1:-}" = "--test" ]; then
   # python3 peers for the generator's signal check
-  pkgs+=(python3 python3-numpy python3-sklearn python3-h5py python3-matplotlib)
+  pkgs+=(python3 python3-numpy python3-sklearn python3-h5py python3-matplotlib clang libclang-rt-14-dev valgrind)
   # the Slurm test's private single-node cluster (tests/e2e/slurm.sh,
   # scripts/slurm-cluster.sh)
   pkgs+=(slurm-wlm munge)
+  # netCDF-4 readers of the output (tests/e2e/xarray.sh)
+  pkgs+=(python3-xarray python3-netcdf4 python3-h5netcdf netcdf-bin)
 fi
 missing=()
 for p in "${pkgs[@]}"; do

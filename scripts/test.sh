@@ -22,4 +22,6 @@ echo "== build with ASan + UBSan, run tests"
 # for unit tests, off in MPI processes).
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 run_suite build-test/sanitize -DCMAKE_BUILD_TYPE=Debug -DRISKGRID_SANITIZE=ON
+echo "== fuzz: clang libFuzzer targets, 60 s each (docs/testing.md)"
+bash scripts/fuzz.sh 60 build-test/fuzz
 echo "== all test suites passed"

@@ -265,6 +265,13 @@ static int read_header(MPI_Comm comm, int rank, int fd, const char *path, char d
         pos = bom;
         csv_next_line(line, got, &pos, &ln, &ln_len);
         if (ln == NULL) ln_len = 0; /* only a BOM: reported as an empty header below */
+        if (ln_len > 0 && memchr(ln, '\0', ln_len) != NULL) {
+            const char *nul = memchr(ln, '\0', ln_len);
+            int col = 1;
+            for (const char *q = ln; q < nul; q++) col += *q == delim;
+            rc = error_set(err, ERR_INPUT, "%s:1:%d: NUL byte in the header; expected text (a binary file?)", path, col);
+            goto bcast;
+        }
         meta[0] = (int64_t)ln_len;
         meta[1] = (int64_t)pos;
         if (ln_len > 0) memmove(line, ln, ln_len);
@@ -415,6 +422,16 @@ static int csv_pass1(csv_src *s, const header *hd, char delim, int64_t *bad_rel_
         int nf = 0, ec = 0, st;
         int64_t rel = s->n_lines++;
         if (ln_len == 0) continue; /* blank line: skipped */
+        {
+            /* fields become C strings below: a NUL would silently cut one */
+            const char *nul = memchr(ln, '\0', ln_len);
+            if (nul != NULL) {
+                int col = 1;
+                for (const char *q = ln; q < nul; q++) col += *q == delim;
+                *bad_rel_line = rel; *bad_col = col; *bad_kind = 4;
+                goto done;
+            }
+        }
         if (store_cap < ln_len + (size_t)ncols + 2) {
             char *ns = realloc(store, ln_len + (size_t)ncols + 2);
             if (ns == NULL) { rc = error_set(err, ERR_NOMEM, "out of memory"); goto done; }
@@ -704,6 +721,8 @@ static int load_csv(MPI_Comm comm, int rank, int nranks, const config *cfg, rows
             else if (bad_kind == 2)
                 error_set(err, ERR_INPUT, "%s:%lld:%d: unbalanced quote (quoted fields must close on the same line; embedded newlines are not supported)",
                           paths[k], (long long)line, bad_col);
+            else if (bad_kind == 4)
+                error_set(err, ERR_INPUT, "%s:%lld:%d: NUL byte in the data; expected text (a binary file?)", paths[k], (long long)line, bad_col);
             else
                 error_set(err, ERR_INPUT, "%s:%lld:%d: empty field in column '%s'; expected a value", paths[k], (long long)line, bad_col, hd[0].names[bad_col - 1]);
         }

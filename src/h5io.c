@@ -37,6 +37,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <unistd.h>
@@ -973,7 +974,19 @@ typedef int (*file_writer)(wctx *w, hid_t file, const void *ctx);
  * directory, fn fills it, flush + close + fsync, then publish (rename or
  * link) and fsync the directory.  On any failure the temporary is removed
  * and an existing file at path is untouched. */
-static int write_atomic(const char *path, int overwrite, file_writer fn, const void *ctx, rg_error *err)
+/* A file size limit (ulimit -f) smaller than what is about to be written
+ * would make HDF5 1.10 fail inside H5Fclose and crash at exit (see
+ * discard_file): refuse up front with the sizes. */
+static int check_fsize_limit(const char *path, uint64_t estimate, rg_error *err)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_FSIZE, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY) return 0;
+    if ((uint64_t)rl.rlim_cur >= estimate) return 0;
+    return error_set(err, ERR_IO, "cannot write '%s': about %llu bytes are needed but the file size limit (ulimit -f) is %llu bytes: File too large",
+                     path, (unsigned long long)estimate, (unsigned long long)rl.rlim_cur);
+}
+
+static int write_atomic(const char *path, int overwrite, file_writer fn, const void *ctx, uint64_t estimate, rg_error *err)
 {
     int rc = 0, fd = -1, tmp_gone = 1;
     char *dir = NULL, *base = NULL, *tmp = NULL;
@@ -989,6 +1002,7 @@ static int write_atomic(const char *path, int overwrite, file_writer fn, const v
     w.dcpl = H5I_INVALID_HID;
 
     if ((rc = split_path(path, &dir, &base, err)) != 0) goto done;
+    if ((rc = check_fsize_limit(path, estimate, err)) != 0) goto done;
 
     /* the temporary: exclusive, in the target directory */
     tmp = tmp_template(dir, base, "tmp");
@@ -1114,8 +1128,15 @@ static int write_result_body(wctx *w, hid_t file, const void *ctx)
 int h5io_write_result(const char *path, int overwrite, const h5io_result *r, rg_error *err)
 {
     int rc = validate(r, err);
+    /* a lower bound of the size (data plus a small fixed part): the guard
+     * must never refuse a file that would fit */
+    uint64_t est = (uint64_t)16 << 10;
     if (rc != 0) return rc;
-    return write_atomic(path, overwrite, write_result_body, r, err);
+    est += 3 * 4 * (uint64_t)r->axis_len[0] * r->axis_len[1] * r->axis_len[2] * r->axis_len[3];
+    est += 4 * ((uint64_t)r->n_features * (uint64_t)r->n_hidden + (uint64_t)r->n_hidden * (uint64_t)r->n_out);
+    est += (uint64_t)r->n_scores * (12 + 8 * (uint64_t)r->score_cols) + 32 * (uint64_t)r->n_roc;
+    if (r->deflate > 0) est /= 4; /* compressed grids are smaller; the limit is a guard, not a promise */
+    return write_atomic(path, overwrite, write_result_body, r, est, err);
 }
 
 /* ------------------------------------------------------------------ */
@@ -1171,7 +1192,8 @@ int h5io_write_checkpoint(const char *path, const h5io_checkpoint *c, rg_error *
 {
     if (c == NULL || c->canonical == NULL || c->fingerprint == NULL || c->params == NULL || c->m == NULL || c->v == NULL)
         return error_set(err, ERR_INTERNAL, "h5io_write_checkpoint: incomplete checkpoint");
-    return write_atomic(path, 1, write_ckpt_body, c, err);
+    return write_atomic(path, 1, write_ckpt_body, c,
+                        ((uint64_t)8 << 10) + 12 * (uint64_t)c->n_params + 48 * (uint64_t)c->epochs_done + strlen(c->canonical), err);
 }
 
 void h5io_checkpoint_clear(h5io_checkpoint *c)
@@ -1219,6 +1241,13 @@ static int ck_attr_str(hid_t f, const char *path, const char *name, char **out, 
     snprintf(what, sizeof what, "attribute '%s'", name);
     if (H5Aexists(f, name) <= 0 || (a = H5Aopen(f, name, H5P_DEFAULT)) < 0) { rc = ck_bad(path, what, err); goto done; }
     if ((t = H5Aget_type(a)) < 0 || H5Tget_class(t) != H5T_STRING || H5Tis_variable_str(t) != 0) { rc = ck_bad(path, what, err); goto done; }
+    {
+        /* exactly one string: H5Aread writes npoints * size bytes */
+        hid_t sp = H5Aget_space(a);
+        hssize_t np = sp >= 0 ? H5Sget_simple_extent_npoints(sp) : -1;
+        if (sp >= 0) H5Sclose(sp);
+        if (np != 1 || H5Tget_size(t) > ((size_t)16 << 20)) { rc = ck_bad(path, what, err); goto done; }
+    }
     sz = H5Tget_size(t);
     *out = calloc(sz + 1, 1);
     if (*out == NULL) { rc = error_set(err, ERR_NOMEM, "out of memory"); goto done; }
@@ -1237,6 +1266,7 @@ static int ck_read_1d(hid_t f, const char *path, const char *name, hid_t mtype, 
     hsize_t dims[1] = {0};
     char what[96];
     snprintf(what, sizeof what, "dataset '%s'", name);
+    if (n > ((size_t)1 << 31) / esz) { rc = ck_bad(path, "implausibly large dataset", err); goto done; }
     *out = malloc((n > 0 ? n : 1) * esz);
     if (*out == NULL) { rc = error_set(err, ERR_NOMEM, "out of memory"); goto done; }
     if ((d = H5Dopen2(f, name, H5P_DEFAULT)) < 0 || (sp = H5Dget_space(d)) < 0 ||
@@ -1298,6 +1328,7 @@ int h5io_read_checkpoint(const char *path, h5io_checkpoint *c, rg_error *err)
         goto done;
     }
     np = (int64_t)dims[0];
+    if (np < 1 || np > ((int64_t)1 << 28)) { rc = ck_bad(path, "implausible number of parameters", err); goto done; }
     c->n_params = (size_t)np;
     if ((rc = ck_read_1d(f, path, "params", H5T_NATIVE_FLOAT, sizeof(float), c->n_params, (void **)&c->params, err)) != 0) goto done;
     if ((rc = ck_read_1d(f, path, "adam_m", H5T_NATIVE_FLOAT, sizeof(float), c->n_params, (void **)&c->m, err)) != 0) goto done;

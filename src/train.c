@@ -15,6 +15,7 @@
 #include "riskgrid/rng.h"
 
 #define HIST_W 64          /* exponent histogram window (buckets) */
+#define EXACTSUM_PRED_MIN (-160) /* lowest predicted exponent kept */
 #define LOSS_SCALE 32      /* fixed-point scale of per-shard losses: 2^-32 */
 #define EVAL_BLOCK 256     /* rows scored per forward call: fixed, so P-independent */
 
@@ -263,7 +264,9 @@ static int reduce_step(MPI_Comm comm, reducer *r, float *const *g, const double 
         int next = e - (HIST_W - 1);
         for (int b = 0; b < HIST_W - 1; b++)
             if (extra[SLOT_HIST + b] != 0) { next = e - b; break; }
-        r->e_pred = next;
+        /* no float needs an exponent below -149: keep the prediction in
+         * [EXACTSUM_PRED_MIN, 129] (a checkpoint is validated against it) */
+        r->e_pred = next < EXACTSUM_PRED_MIN ? EXACTSUM_PRED_MIN : next;
     }
     return 0;
 }
@@ -412,7 +415,7 @@ int train_run(MPI_Comm comm, const config *cfg, const dataset *ds, const train_o
     int V = ds->virtual_shards, B = cfg->batch_size, m = B / V, F = ds->n_features;
     int nls = ds->n_local_shards;
     train_result *res = NULL;
-    mlp_layout lay;
+    mlp_layout lay = {0, 0, 0, 0, 0};
     mlp_work *w = NULL, *we = NULL;
     adam_state *adam = NULL;
     adam_params hp = {cfg->learning_rate, cfg->beta1, cfg->beta2, cfg->epsilon};
@@ -480,9 +483,10 @@ int train_run(MPI_Comm comm, const config *cfg, const dataset *ds, const train_o
         /* the caller checked job settings and data fingerprint; the shape
          * follows from them, so a mismatch here is a corrupt checkpoint */
         if (c->n_params != lay.n || c->epochs_done > cfg->epochs || c->step > (int64_t)cfg->epochs * spe ||
-            c->step < (int64_t)c->epochs_done * spe || c->adam_t != c->step) {
-            error_set(err, ERR_INPUT, "checkpoint '%s' does not fit this job (%zu parameters, step %lld, %d epochs done; the job has %zu parameters, %lld steps per epoch)",
-                      opt->checkpoint_path, c->n_params, (long long)c->step, c->epochs_done, lay.n, (long long)spe);
+            c->step < (int64_t)c->epochs_done * spe || c->adam_t != c->step || c->step < 1 ||
+            c->e_pred < EXACTSUM_PRED_MIN || c->e_pred > 129) {
+            error_set(err, ERR_INPUT, "checkpoint '%s' does not fit this job or is inconsistent (%zu parameters, step %lld, %d epochs done, exponent %d; the job has %zu parameters, %lld steps per epoch)",
+                      opt->checkpoint_path, c->n_params, (long long)c->step, c->epochs_done, c->e_pred, lay.n, (long long)spe);
             goto agree;
         }
         memcpy(res->params, c->params, lay.n * sizeof *res->params);
@@ -560,6 +564,17 @@ agree:
         }
         t_train = now_s() - t0;
         res->train_s += t_train;
+        {
+            /* a last step that overflowed the parameters would otherwise
+             * surface as "NaN score" in the evaluation */
+            int finite = 1;
+            for (size_t i = 0; i < lay.n && finite; i++) finite = isfinite(res->params[i]);
+            if (!finite) {
+                rc = error_set(err, ERR_NUMERIC, "training diverged: the parameters are not finite at the end of epoch %d (global step %lld); lower [train] learning_rate (now %g)",
+                               ep + 1, (long long)res->steps, cfg->learning_rate);
+                goto done;
+            }
+        }
         t1 = now_s();
         {
             auc_result a;

@@ -1,0 +1,13 @@
+# run in a copy of this directory before the case (tests/corpus/README.md)
+set -euo pipefail
+rc=0; RISKGRID_TEST_STOP_AT_STEP=5 "$RISKGRID" run "$PWD/job.ini" --quiet --out "$PWD/made.h5"  2>/dev/null || rc=$?; test "$rc" = 75
+"$PY" - <<'EOF'
+import h5py, numpy as np
+f = h5py.File('made.h5.ckpt', 'r+')
+c = f.attrs['config_canonical']
+c = c if isinstance(c, bytes) else c.encode()
+del f.attrs['config_canonical']
+f.attrs.create('config_canonical', np.array([c] * 64, dtype='S%d' % len(c)))
+f.close()
+EOF
+mv made.h5.ckpt ckpt.ckpt

@@ -1,0 +1,3 @@
+# run in a copy of this directory before the case (tests/corpus/README.md)
+set -euo pipefail
+sed '1s/,age,/,AGE,/' good.csv > test.csv
