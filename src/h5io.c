@@ -45,6 +45,8 @@
 #include <hdf5.h>
 #include <hdf5_hl.h>
 
+#include "h5util.h"
+
 /** Upper bound of one grid chunk in bytes (float32 elements). */
 #define H5IO_CHUNK_MAX_BYTES ((hsize_t)1 << 20)
 
@@ -58,29 +60,6 @@ static const char *const GRID_AXIS_LONG[4] = {
 /* ------------------------------------------------------------------ */
 /* HDF5 error handling                                                 */
 /* ------------------------------------------------------------------ */
-
-/** Saved state of HDF5's automatic error printing. */
-typedef struct h5_quiet {
-    H5E_auto2_t func;
-    void *data;
-    int saved;
-} h5_quiet;
-
-/* Switches HDF5's automatic error-stack printing off, remembering the
- * previous handler.  Failures of these two calls only mean that HDF5 may
- * print its own stack to stderr; they cannot affect the result. */
-static void quiet_on(h5_quiet *q)
-{
-    q->func = NULL;
-    q->data = NULL;
-    q->saved = H5Eget_auto2(H5E_DEFAULT, &q->func, &q->data) >= 0;
-    (void)H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
-}
-
-static void quiet_off(const h5_quiet *q)
-{
-    if (q->saved) (void)H5Eset_auto2(H5E_DEFAULT, q->func, q->data);
-}
 
 /* H5Ewalk2 callback: keeps the description of the deepest stack entry
  * (walking downward, the last entry seen is the innermost cause).  The
@@ -1287,7 +1266,7 @@ int h5io_read_checkpoint(const char *path, h5io_checkpoint *c, rg_error *err)
     int32_t i32 = 0;
     int64_t np = 0;
     char *fmt = NULL;
-    hid_t f = H5I_INVALID_HID, fapl = H5I_INVALID_HID, d = H5I_INVALID_HID, sp = H5I_INVALID_HID;
+    hid_t f = H5I_INVALID_HID, d = H5I_INVALID_HID, sp = H5I_INVALID_HID;
     hsize_t dims[1] = {0};
     h5_quiet quiet;
 
@@ -1297,12 +1276,7 @@ int h5io_read_checkpoint(const char *path, h5io_checkpoint *c, rg_error *err)
         rc = error_set(err, ERR_IO, "cannot read checkpoint '%s': %s", path, strerror(errno));
         goto done;
     }
-    fapl = H5Pcreate(H5P_FILE_ACCESS);
-    if (fapl < 0) { rc = error_set(err, ERR_HDF5, "H5Pcreate failed"); goto done; }
-#if (H5_VERS_MAJOR == 1 && H5_VERS_MINOR == 10 && H5_VERS_RELEASE >= 7) || H5_VERSION_GE(1, 12, 1)
-    (void)H5Pset_file_locking(fapl, 0, 1);
-#endif
-    f = H5Fopen(path, H5F_ACC_RDONLY, fapl);
+    f = h5util_open_ro(path);
     if (f < 0) { rc = ck_bad(path, "not a readable HDF5 file; truncated?", err); goto done; }
     if ((rc = ck_attr_str(f, path, "format", &fmt, err)) != 0) goto done;
     if (strcmp(fmt, CKPT_FORMAT) != 0) { rc = ck_bad(path, "wrong format attribute", err); goto done; }
@@ -1342,7 +1316,6 @@ done:
     if (sp >= 0) H5Sclose(sp);
     if (d >= 0) H5Dclose(d);
     if (f >= 0) H5Fclose(f);
-    if (fapl >= 0) H5Pclose(fapl);
     free(fmt);
     if (rc != 0) h5io_checkpoint_clear(c);
     quiet_off(&quiet);

@@ -27,6 +27,8 @@
 
 #include <hdf5.h>
 
+#include "h5util.h"
+
 #include "riskgrid/config.h"
 #include "riskgrid/error.h"
 #include "riskgrid/grid.h"
@@ -866,7 +868,6 @@ static int rfile_free(rfile *r)
 
 static int rfile_open(const char *path, rfile *r, rg_error *err)
 {
-    hid_t fapl = H5I_INVALID_HID;
     int rc = 0;
 
     memset(r, 0, sizeof *r);
@@ -880,15 +881,9 @@ static int rfile_open(const char *path, rfile *r, rg_error *err)
         rc = error_set(err, ERR_INPUT, "'%s' is not an HDF5 file (a riskgrid result is)", path);
         goto done;
     }
-    fapl = H5Pcreate(H5P_FILE_ACCESS);
-    if (fapl < 0) { rc = error_set(err, ERR_HDF5, "H5Pcreate failed"); goto done; }
-#if (H5_VERS_MAJOR == 1 && H5_VERS_MINOR == 10 && H5_VERS_RELEASE >= 7) || H5_VERSION_GE(1, 12, 1)
-    (void)H5Pset_file_locking(fapl, 0, 1);
-#endif
-    r->f = H5Fopen(path, H5F_ACC_RDONLY, fapl);
+    r->f = h5util_open_ro(path);
     if (r->f < 0) { rc = error_set(err, ERR_INPUT, "cannot open '%s' as HDF5 (truncated?)", path); goto done; }
 done:
-    close_id(fapl, &rc, err);
     return rc;
 }
 
@@ -1420,25 +1415,6 @@ static void emit_demand(emitter *e, const rfile *r, const derived *d)
         em_table_end(e);
     }
     em_section_end(e);
-}
-
-typedef struct h5_quiet {
-    H5E_auto2_t func;
-    void *data;
-    int saved;
-} h5_quiet;
-
-static void quiet_on(h5_quiet *q)
-{
-    q->func = NULL;
-    q->data = NULL;
-    q->saved = H5Eget_auto2(H5E_DEFAULT, &q->func, &q->data) >= 0;
-    (void)H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
-}
-
-static void quiet_off(const h5_quiet *q)
-{
-    if (q->saved) (void)H5Eset_auto2(H5E_DEFAULT, q->func, q->data);
 }
 
 int report_print(const char *path, const report_options *opt, FILE *out, rg_error *err)
