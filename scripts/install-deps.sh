@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # \file scripts/install-deps.sh  Install what riskgrid needs on Debian 12
-# (build, run, and with --test the test suite's extras).  Uses sudo when
-# not run as root.  Safe to run again.
+# (build, run; with --test the test suite's extras; with --bench the
+# test extras plus bench/run.sh's peers, PyTorch and threadpoolctl).  Uses
+# sudo when not run as root.  Safe to run again.
 set -euo pipefail
 SUDO=
 [ "$(id -u)" = 0 ] || SUDO=sudo
@@ -9,7 +10,7 @@ pkgs=(build-essential cmake pkg-config
       libopenmpi-dev openmpi-bin
       libhdf5-openmpi-dev hdf5-tools
       libopenblas-dev libinih-dev libcmocka-dev)
-if [ "${1:-}" = "--test" ]; then
+if [ "${1:-}" = "--test" ] || [ "${1:-}" = "--bench" ]; then
   # python3 peers for the generator's signal check
   pkgs+=(python3 python3-numpy python3-sklearn python3-h5py python3-matplotlib clang libclang-rt-14-dev valgrind)
   # the Slurm test's private single-node cluster (tests/e2e/slurm.sh,
@@ -17,6 +18,9 @@ if [ "${1:-}" = "--test" ]; then
   pkgs+=(slurm-wlm munge)
   # netCDF-4 readers of the output (tests/e2e/xarray.sh)
   pkgs+=(python3-xarray python3-netcdf4 python3-h5netcdf netcdf-bin)
+fi
+if [ "${1:-}" = "--bench" ]; then
+  pkgs+=(python3-torch python3-threadpoolctl time)
 fi
 missing=()
 for p in "${pkgs[@]}"; do

@@ -162,6 +162,12 @@ void mlp_init(const mlp_shape *s, uint64_t seed, float *params)
 #define MLP_SCRATCH f32
 #include "mlp_impl.h"
 
+/* Public float entry points of the output stage (see mlp.h), shared with
+ * the training kernels in shardgrad.c. */
+void mlp_output(const mlp_shape *s, float *z, int m) { mlp_outmap(s, z, m); }
+double mlp_loss_rows(const mlp_shape *s, const float *p, const int32_t *y, int m) { return mlp_loss_sum(s, p, y, m); }
+void mlp_output_grad(const mlp_shape *s, float *p, const int32_t *y, int m) { mlp_dz2(s, p, y, m); }
+
 /* ---- double kernels: mlp_loss_grad_f64, mlp_predict_f64 ---- */
 #define MLP_REAL double
 #define MLP_SFX(n) n##_f64

@@ -41,6 +41,57 @@
 #error "mlp_impl.h is a template: include it from mlp.c only"
 #endif
 
+/* In place: m rows of output logits z[m*C] (bias included) become
+ * probabilities (sigmoid for C == 1, softmax otherwise). */
+static void MLP_SFX(mlp_outmap)(const mlp_shape *s, MLP_REAL *z, int m)
+{
+    const int C = s->n_out;
+    for (int r = 0; r < m; r++) {
+        MLP_REAL *row = z + (size_t)r * (size_t)C;
+        if (!s->softmax) {
+            /* Stable logistic: exp of a non-positive argument only, so no
+             * overflow for any |z|; NaN propagates through the else arm. */
+            MLP_REAL v = row[0];
+            if (v >= 0) {
+                row[0] = (MLP_REAL)1 / ((MLP_REAL)1 + MLP_EXP(-v));
+            } else {
+                MLP_REAL e = MLP_EXP(v);
+                row[0] = e / ((MLP_REAL)1 + e);
+            }
+        } else {
+            /* Stable softmax: shift by the row max so every exponent is
+             * <= 0 and the largest term is exactly 1 (sum >= 1). */
+            MLP_REAL mx = row[0];
+            for (int c = 1; c < C; c++)
+                if (row[c] > mx) mx = row[c];
+            double sum = 0.0;
+            for (int c = 0; c < C; c++) {
+                row[c] = MLP_EXP(row[c] - mx);
+                sum += (double)row[c];
+            }
+            for (int c = 0; c < C; c++) row[c] = (MLP_REAL)((double)row[c] / sum);
+        }
+    }
+}
+
+/* In place: probabilities p[m*C] become dZ2 = P - onehot(Y).  A row with
+ * an invalid label gets NaN so the gradient is visibly poisoned, like the
+ * loss. */
+static void MLP_SFX(mlp_dz2)(const mlp_shape *s, MLP_REAL *p, const int32_t *y, int m)
+{
+    const int C = s->n_out;
+    for (int r = 0; r < m; r++) {
+        MLP_REAL *row = p + (size_t)r * (size_t)C;
+        if (!s->softmax) {
+            if (y[r] == 0 || y[r] == 1) row[0] -= (MLP_REAL)y[r];
+            else row[0] = NAN;
+        } else {
+            if (y[r] >= 0 && y[r] < C) row[y[r]] -= (MLP_REAL)1;
+            else for (int c = 0; c < C; c++) row[c] = NAN;
+        }
+    }
+}
+
 /* Forward pass of m >= 1 rows.  On return a1[m*H] holds relu(Z1) and
  * p[m*C] the output probabilities.  x, a1 and p must not overlap. */
 static void MLP_SFX(mlp_forward)(const mlp_shape *s, const mlp_layout *L,
@@ -70,30 +121,8 @@ static void MLP_SFX(mlp_forward)(const mlp_shape *s, const mlp_layout *L,
     for (int r = 0; r < m; r++) {
         MLP_REAL *row = p + (size_t)r * (size_t)C;
         for (int c = 0; c < C; c++) row[c] += b2[c];
-        if (!s->softmax) {
-            /* Stable logistic: exp of a non-positive argument only, so no
-             * overflow for any |z|; NaN propagates through the else arm. */
-            MLP_REAL z = row[0];
-            if (z >= 0) {
-                row[0] = (MLP_REAL)1 / ((MLP_REAL)1 + MLP_EXP(-z));
-            } else {
-                MLP_REAL e = MLP_EXP(z);
-                row[0] = e / ((MLP_REAL)1 + e);
-            }
-        } else {
-            /* Stable softmax: shift by the row max so every exponent is
-             * <= 0 and the largest term is exactly 1 (sum >= 1). */
-            MLP_REAL mx = row[0];
-            for (int c = 1; c < C; c++)
-                if (row[c] > mx) mx = row[c];
-            double sum = 0.0;
-            for (int c = 0; c < C; c++) {
-                row[c] = MLP_EXP(row[c] - mx);
-                sum += (double)row[c];
-            }
-            for (int c = 0; c < C; c++) row[c] = (MLP_REAL)((double)row[c] / sum);
-        }
     }
+    MLP_SFX(mlp_outmap)(s, p, m);
 }
 
 /* Summed loss of m rows of probabilities p[m*C] against labels y, in
@@ -148,18 +177,7 @@ double MLP_SFX(mlp_loss_grad)(const mlp_shape *s, const MLP_REAL *params,
     MLP_SFX(mlp_forward)(s, &L, params, x, m, a1, p);
     double loss = MLP_SFX(mlp_loss_sum)(s, p, y, m);
 
-    /* dZ2 = P - onehot(Y), in place in p.  A row with an invalid label
-     * gets NaN so the gradient is visibly poisoned, like the loss. */
-    for (int r = 0; r < m; r++) {
-        MLP_REAL *row = p + (size_t)r * (size_t)C;
-        if (!s->softmax) {
-            if (y[r] == 0 || y[r] == 1) row[0] -= (MLP_REAL)y[r];
-            else row[0] = NAN;
-        } else {
-            if (y[r] >= 0 && y[r] < C) row[y[r]] -= (MLP_REAL)1;
-            else for (int c = 0; c < C; c++) row[c] = NAN;
-        }
-    }
+    MLP_SFX(mlp_dz2)(s, p, y, m);
 
     /* gW2 = A1^T dZ2 (H x m times m x C); gb2 = column sums of dZ2. */
     MLP_GEMM(CblasRowMajor, CblasTrans, CblasNoTrans, H, C, m,

@@ -13,6 +13,7 @@
 #include "riskgrid/exactsum.h"
 #include "riskgrid/log.h"
 #include "riskgrid/rng.h"
+#include "riskgrid/shardgrad.h"
 
 #define HIST_W 64          /* exponent histogram window (buckets) */
 #define EXACTSUM_PRED_MIN (-160) /* lowest predicted exponent kept */
@@ -158,6 +159,7 @@ typedef struct reducer {
     double timeout;     /* stall timeout in seconds, 0: none */
     int64_t step;       /* for stall messages */
     int epoch;
+    int *es;            /* per local shard: exponent of its gradient (last pass) */
 } reducer;
 
 /* Wait for the step's allreduce.  With a timeout, a rank that never
@@ -199,17 +201,18 @@ enum { SLOT_LOSS = 0, SLOT_NONFINITE = 1, SLOT_STOP = 2, SLOT_OVERFLOW = 3, SLOT
 /* Convert the local shard gradients with exponent e and reduce, in place
  * in r->buf.  exact: e is the agreed exact maximum (second round), else
  * the prediction, checked by the fused pass. */
-static int reduce_once(MPI_Comm comm, reducer *r, float *const *g, const double *loss, int nls,
+static int reduce_once(MPI_Comm comm, reducer *r, shardgrad *g, const double *loss, int nls,
                        int e, int stop, rg_error *err)
 {
     int64_t *extra = r->buf + r->n;
     memset(r->buf, 0, r->len * sizeof *r->buf);
     extra[SLOT_STOP] = stop;
+    /* one pass: add with the predicted scale and find each shard's
+     * exponent; a shard above the prediction spoils r->buf[0..n), which
+     * is fine: the overflow count makes every rank redo the step */
+    if (nls > 0) shardgrad_add(g, e, r->headroom, r->buf, r->es);
     for (int s = 0; s < nls; s++) {
-        /* one pass: add with the predicted scale and find the shard's
-         * exponent; a shard above the prediction spoils r->buf[0..n), which
-         * is fine: the overflow count makes every rank redo the step */
-        int es = exactsum_add_predicted(r->buf, g[s], r->n, e, r->headroom);
+        int es = r->es[s];
         if (es == INT32_MAX || !isfinite(loss[s])) { extra[SLOT_NONFINITE]++; continue; }
         if (es > e) { extra[SLOT_OVERFLOW]++; continue; }
         {
@@ -232,7 +235,7 @@ static int reduce_once(MPI_Comm comm, reducer *r, float *const *g, const double 
 /* One step's reduction; on return gsum[n] holds the float mean gradient
  * (sum / B), *loss_sum the summed loss, *nonfinite and *stop the global
  * counts.  Every output is identical on all ranks and independent of P. */
-static int reduce_step(MPI_Comm comm, reducer *r, float *const *g, const double *loss, int nls, int B,
+static int reduce_step(MPI_Comm comm, reducer *r, shardgrad *g, const double *loss, int nls, int B,
                        int stop, float *gmean, double *loss_sum, int64_t *nonfinite, int64_t *stop_all,
                        rg_error *err)
 {
@@ -240,12 +243,11 @@ static int reduce_step(MPI_Comm comm, reducer *r, float *const *g, const double 
     const int64_t *extra = r->buf + r->n;
     if ((rc = reduce_once(comm, r, g, loss, nls, e, stop, err)) != 0) return rc;
     if (extra[SLOT_NONFINITE] == 0 && (extra[SLOT_OVERFLOW] != 0 || r->e_pred == INT_MIN)) {
-        /* exact maximum over all shards, then reduce again */
+        /* exact maximum over all shards (the first pass found each
+         * shard's exponent), then reduce again */
         int emax = EXACTSUM_EXP_ZERO, eall = 0;
-        for (int s = 0; s < nls; s++) {
-            int es = exactsum_exponent(g[s], r->n);
-            if (es > emax) emax = es;
-        }
+        for (int s = 0; s < nls; s++)
+            if (r->es[s] > emax) emax = r->es[s];
         {
             MPI_Request req = MPI_REQUEST_NULL;
             if ((rc = log_mpi_check(MPI_Iallreduce(&emax, &eall, 1, MPI_INT, MPI_MAX, comm, &req), "MPI_Iallreduce(exponent)", err)) != 0) return rc;
@@ -416,10 +418,11 @@ int train_run(MPI_Comm comm, const config *cfg, const dataset *ds, const train_o
     int nls = ds->n_local_shards;
     train_result *res = NULL;
     mlp_layout lay = {0, 0, 0, 0, 0};
-    mlp_work *w = NULL, *we = NULL;
+    mlp_work *we = NULL;
     adam_state *adam = NULL;
     adam_params hp = {cfg->learning_rate, cfg->beta1, cfg->beta2, cfg->epsilon};
-    float **g = NULL, *gmean = NULL, *xb = NULL;
+    shardgrad *g = NULL;
+    float *gmean = NULL, *xb = NULL;
     int32_t *yb = NULL;
     double *loss = NULL;
     shard_stream *st = NULL;
@@ -448,23 +451,23 @@ int train_run(MPI_Comm comm, const config *cfg, const dataset *ds, const train_o
     res->wall_s = calloc((size_t)cfg->epochs, sizeof(double));
     res->samples_per_s = calloc((size_t)cfg->epochs, sizeof(double));
     if (res->shape.softmax) res->class_eval = calloc((size_t)ds->n_classes, sizeof *res->class_eval);
-    w = mlp_work_new(&res->shape, m > 0 ? m : 1);
     we = mlp_work_new(&res->shape, EVAL_BLOCK);
     adam = adam_new(lay.n);
-    g = calloc((size_t)(nls > 0 ? nls : 1), sizeof *g);
+    g = shardgrad_new(&res->shape, nls > 0 ? nls : 1, m > 0 ? m : 1);
+    red.es = calloc((size_t)(nls > 0 ? nls : 1), sizeof *red.es);
     loss = calloc((size_t)(nls > 0 ? nls : 1), sizeof *loss);
     st = calloc((size_t)(nls > 0 ? nls : 1), sizeof *st);
     gmean = malloc(lay.n * sizeof *gmean);
-    xb = malloc((size_t)m * (size_t)F * sizeof *xb);
-    yb = malloc((size_t)m * sizeof *yb);
+    xb = malloc((size_t)(nls > 0 ? nls : 1) * (size_t)m * (size_t)F * sizeof *xb);
+    yb = malloc((size_t)(nls > 0 ? nls : 1) * (size_t)m * sizeof *yb);
     red.n = lay.n;
     red.len = lay.n + SLOT_HIST + HIST_W;
     red.buf = malloc(red.len * sizeof *red.buf);
     red.e_pred = INT_MIN;
     while ((1 << red.headroom) < V) red.headroom++;
     if (!res->params || !res->loss || !res->test_auc || !res->auc_lo || !res->auc_hi || !res->wall_s ||
-        !res->samples_per_s || (res->shape.softmax && !res->class_eval) || !w || !we || !adam || !g || !loss ||
-        !st || !gmean || !xb || !yb || !red.buf) {
+        !res->samples_per_s || (res->shape.softmax && !res->class_eval) || !we || !adam || !g || !loss ||
+        !st || !gmean || !xb || !yb || !red.buf || !red.es) {
         error_set(err, ERR_NOMEM, "out of memory setting up training");
         goto agree;
     }
@@ -472,8 +475,7 @@ int train_run(MPI_Comm comm, const config *cfg, const dataset *ds, const train_o
         st[s].n = ds->train.shard_off[s + 1] - ds->train.shard_off[s];
         st[s].cycle = -1;
         st[s].perm = malloc((size_t)(st[s].n > 0 ? st[s].n : 1) * sizeof *st[s].perm);
-        g[s] = malloc(lay.n * sizeof *g[s]);
-        if (!st[s].perm || !g[s]) { error_set(err, ERR_NOMEM, "out of memory setting up training"); goto agree; }
+        if (!st[s].perm) { error_set(err, ERR_NOMEM, "out of memory setting up training"); goto agree; }
     }
     mlp_init(&res->shape, cfg->seed, res->params);
     spe = ds->n_train / B;
@@ -510,9 +512,9 @@ agree:
         const char *ts = getenv("RISKGRID_TEST_STOP_AT_STEP");
         test_stop_at = ts != NULL ? strtoll(ts, NULL, 10) : 0;
     }
-    log_info("training: %lld rows (%lld test), %d features -> %d hidden -> %d %s; %d epochs x %lld steps of %d rows; %d rank%s, %d virtual shards",
+    log_info("training: %lld rows (%lld test), %d features -> %d hidden -> %d %s; %d epochs x %lld steps of %d rows; %d rank%s, %d virtual shards; %s kernels",
              (long long)ds->n_train, (long long)ds->n_test, F, cfg->hidden, res->shape.n_out,
-             res->shape.softmax ? "softmax" : "sigmoid", cfg->epochs, (long long)spe, B, nranks, nranks == 1 ? "" : "s", V);
+             res->shape.softmax ? "softmax" : "sigmoid", cfg->epochs, (long long)spe, B, nranks, nranks == 1 ? "" : "s", V, shardgrad_variant_name(shardgrad_variant()));
     if (opt->resume != NULL)
         log_info("resuming from %s: epoch %d, step %lld of %lld (written by %d rank%s)", opt->checkpoint_path,
                  opt->resume->epochs_done + 1, (long long)(opt->resume->step - (int64_t)opt->resume->epochs_done * spe) + 1,
@@ -538,11 +540,12 @@ agree:
                     int64_t p = step * m + j, cyc = p / st[s].n;
                     const uint32_t *perm = stream_perm(&st[s], cfg->seed, ds->first_shard + s, cyc);
                     int64_t row = off + perm[p % st[s].n];
-                    memcpy(xb + (size_t)j * (size_t)F, ds->train.x + (size_t)row * (size_t)F, (size_t)F * sizeof *xb);
-                    yb[j] = ds->train.y[row];
+                    size_t at = (size_t)s * (size_t)m + (size_t)j;
+                    memcpy(xb + at * (size_t)F, ds->train.x + (size_t)row * (size_t)F, (size_t)F * sizeof *xb);
+                    yb[at] = ds->train.y[row];
                 }
-                loss[s] = mlp_loss_grad(&res->shape, res->params, xb, yb, m, w, g[s]);
             }
+            if (nls > 0) shardgrad_forward_backward(g, res->params, xb, yb, nls, loss);
             if ((rc = reduce_step(comm, &red, g, loss, nls, B, g_stop_signal != 0, gmean, &lsum, &nonfinite, &stop_all, err)) != 0) goto done;
             if (nonfinite != 0) {
                 rc = error_set(err, ERR_NUMERIC, "training diverged: the loss or gradient is not finite at epoch %d, step %lld (global step %lld); lower [train] learning_rate (now %g)",
@@ -610,12 +613,12 @@ agree:
     res = NULL;
 done:
     train_result_free(res);
-    mlp_work_free(w);
     mlp_work_free(we);
     adam_free(adam);
-    if (g != NULL) for (int s = 0; s < nls; s++) free(g[s]);
+    shardgrad_free(g);
+    free(red.es);
     if (st != NULL) for (int s = 0; s < nls; s++) free(st[s].perm);
-    free(g); free(st); free(loss); free(gmean); free(xb); free(yb);
+    free(st); free(loss); free(gmean); free(xb); free(yb);
     free(red.buf);
     return rc;
 }

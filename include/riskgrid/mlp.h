@@ -67,4 +67,15 @@ double mlp_predict_f64(const mlp_shape *s, const double *params,
                        const double *x, const int32_t *y, int m,
                        mlp_work *w, double *prob);
 
+/** The output stage on m rows, in float, exactly as inside mlp_loss_grad
+ *  (shared with the training kernels of shardgrad.h):
+ *  mlp_output: in place, logits z[m*C] (bias added) -> probabilities;
+ *  mlp_loss_rows: summed loss of probabilities p[m*C] against labels y,
+ *    in double, rows in order (an invalid label gives NaN);
+ *  mlp_output_grad: in place, p -> dZ2 = P - onehot(Y) (an invalid label
+ *    gives a NaN row). */
+void mlp_output(const mlp_shape *s, float *z, int m);
+double mlp_loss_rows(const mlp_shape *s, const float *p, const int32_t *y, int m);
+void mlp_output_grad(const mlp_shape *s, float *p, const int32_t *y, int m);
+
 #endif

@@ -1,0 +1,81 @@
+/** \file shardgrad.h
+ *  The training step's numeric core: forward and backward for all rows
+ *  one rank holds in a step, and the per-shard gradients added to the
+ *  step's fixed-point accumulator without materialising them.
+ *
+ *  A step of one rank covers S local shards of m rows each (rows stored
+ *  shard-major: rows s*m .. s*m+m-1 belong to shard s).  The gradient of
+ *  shard s is the gradient of the SUM of its m row losses (mlp.h).  Each
+ *  value is computed by a fixed sequence of IEEE operations that depends
+ *  only on the parameters and the shard's own rows, never on S, on the
+ *  other shards, or on the kernel variant (AVX-512 or portable C):
+ *
+ *    z1[r][j]  = fma chain over f = 0..F-1 of x[r][f] * W1[f][j], starting
+ *                from b1[j];  a1 = relu(z1) (NaN kept)
+ *    z2[r][c]  = b2[c] + T(p), where p[l] (l = 0..15) is the fma chain over
+ *                h = l, l+16, ... (h < H) of a1[r][h] * W2[h][c] from 0,
+ *                and T sums p in the fixed tree
+ *                ((p0+p8)+(p4+p12))+((p2+p10)+(p6+p14)) + (odd lanes alike)
+ *                (see shardgrad.c); then the output map of mlp_output
+ *    dZ2       = P - onehot(Y)                      (mlp_output_grad)
+ *    dA1[r][h] = fma chain over c = 0..C-1 of dZ2[r][c] * W2[h][c] from 0;
+ *    dZ1       = dA1 where a1 > 0, else 0
+ *    gW1[f][j] = fma chain over the shard's rows, in order, of
+ *                x[r][f] * dZ1[r][j] from 0
+ *    gW2[h][c] = fma chain over the shard's rows of a1[r][h] * dZ2[r][c]
+ *    gb1, gb2  = column sums of dZ1, dZ2 over the shard's rows in double,
+ *                rounded once to float
+ *
+ *  The fixed-point conversion is exactsum_add's: q = rint(g * 2^scale)
+ *  added with wrap-around int64 arithmetic, so the accumulator after all
+ *  shards of all ranks is exactly sum_s exactsum_add(grad_s), whatever the
+ *  split (tests/test_shardgrad.c checks both claims bit for bit).
+ *
+ *  Pure kernels on plain arrays: no MPI, no I/O, no allocation after
+ *  shardgrad_new.
+ */
+#ifndef RISKGRID_SHARDGRAD_H
+#define RISKGRID_SHARDGRAD_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "riskgrid/mlp.h"
+
+typedef struct shardgrad shardgrad;
+
+/** Workspace for up to max_shards shards of `rows` rows each.  NULL on an
+ *  invalid shape, max_shards < 1, rows < 1 or allocation failure. */
+shardgrad *shardgrad_new(const mlp_shape *s, int max_shards, int rows);
+void shardgrad_free(shardgrad *g);
+
+/** Forward and backward pass of n_shards * rows rows (n_shards <=
+ *  max_shards).  x: row-major [n_shards*rows][F]; y: labels.  loss[s] is
+ *  shard s's summed loss (double, rows in order; NaN for an invalid
+ *  label).  x must stay unchanged until the last shardgrad_add or
+ *  shardgrad_shard of this step (the weight gradients read it again). */
+void shardgrad_forward_backward(shardgrad *g, const float *params, const float *x,
+                                const int32_t *y, int n_shards, double *loss);
+
+/** For every shard s of the last forward_backward: es[s] =
+ *  exactsum_exponent(grad_s) (INT32_MAX if any value is NaN or infinite),
+ *  and, when 2^exactsum_scale(exponent, headroom) is a normal double,
+ *  acc[0..n) += exactsum_add(grad_s) for every s (wrap-around; the result
+ *  is meaningful only if every es[s] <= exponent).  acc has
+ *  mlp_layout_of(s).n elements. */
+void shardgrad_add(shardgrad *g, int exponent, int headroom, int64_t *acc, int *es);
+
+/** Shard s's gradient materialised into grad[n], the same bits that
+ *  shardgrad_add converts (for tests and diagnostics). */
+void shardgrad_shard(const shardgrad *g, int s, float *grad);
+
+/** Kernel variants.  The default is the fastest the CPU supports;
+ *  environment RISKGRID_KERNELS=generic forces the portable one. */
+enum { SHARDGRAD_GENERIC = 0, SHARDGRAD_AVX512 = 1 };
+/** The variant in use (decided on first use). */
+int shardgrad_variant(void);
+/** Force a variant; returns 0, or -1 if the CPU cannot run it. */
+int shardgrad_set_variant(int v);
+const char *shardgrad_variant_name(int v);
+
+#endif

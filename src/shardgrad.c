@@ -1,0 +1,517 @@
+/** \file shardgrad.c
+ *  Forward/backward of a step's rows and the fused per-shard fixed-point
+ *  reduction of the weight gradients (see shardgrad.h for the arithmetic
+ *  contract).
+ *
+ *  Why not BLAS here: a step of 16 virtual shards at batch 32 is 16 GEMMs
+ *  of 2 rows per layer, where call overhead and the packing of a 2-row
+ *  operand dominate; and the per-shard gW1 (F x H floats per shard) would
+ *  be written to memory only to be read back by the fixed-point
+ *  conversion.  These kernels instead (1) run the forward pass of all the
+ *  rank's rows as one pass whose per-row arithmetic is fixed (so batching
+ *  shards together cannot change a shard's bits), and (2) compute gW1 in
+ *  register tiles of 4 features x 32 hidden units, shard after shard, and
+ *  convert each tile to fixed point while it is still in registers, with
+ *  int64 accumulators that stay in registers across the shards.
+ *
+ *  Two variants compute the same bits: portable C (fmaf, loops in the
+ *  documented order) and AVX-512F intrinsics.  They can agree bit for bit
+ *  because every value is either a chain of fused multiply-adds in a fixed
+ *  order, a single IEEE operation, or integer arithmetic; vectorising only
+ *  runs independent chains side by side.  Both are tested against each
+ *  other.  The small blocks (b1, W2, b2, z2, dA1) use the same C code in
+ *  both variants, compiled once more for AVX-512 so fmaf is one
+ *  instruction.
+ *
+ *  Fixed point: q = rint(g 2^S) = bits(g 2^S + 1.5 2^52) - bits(1.5 2^52),
+ *  see exactsum.c; g 2^S is exact in double (a float times a normal power
+ *  of two that cannot overflow or underflow for the exponents the caller
+ *  allows), so computing it with an FMA (g * 2^S + M, one rounding) gives
+ *  the same bits as a product and a sum.  The AVX-512 tile sums bits(t)
+ *  over the shards and subtracts n_shards * bits(M) once, the same value
+ *  modulo 2^64 as subtracting per shard.
+ */
+#include "riskgrid/shardgrad.h"
+
+#include "riskgrid/exactsum.h"
+
+#include <float.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#define SG_HAVE_AVX512 1
+#include <immintrin.h>
+#define SG_AVX512 __attribute__((target("avx512f,fma")))
+#else
+#define SG_HAVE_AVX512 0
+#endif
+#define SG_INLINE static inline __attribute__((always_inline))
+
+#define SG_LANES 16                 /* lanes of the z2 dot products */
+#define SG_MAGIC 0x1.8p52           /* 1.5 * 2^52 */
+#define SG_MAGIC_BITS 0x4338000000000000ULL
+
+struct shardgrad {
+    mlp_shape shape;
+    mlp_layout L;
+    int max_shards, rows;
+    int n_shards;        /* of the last forward_backward */
+    const float *x;      /* its rows (caller-owned) */
+    float *a1;           /* relu(Z1) [R*H] */
+    float *d1;           /* dZ1 [R*H] */
+    float *p;            /* P, then dZ2 [R*C] */
+    float *w2t;          /* W2 transposed [C*H] */
+    float *small;        /* per shard: gradient of b1, W2, b2 [max_shards*nsmall] */
+    size_t nsmall;       /* H + H*C + C = L.n - L.b1 */
+    float *tmp;          /* [H] */
+    double *dacc;        /* [max(H, C)] */
+    uint32_t *vmax;      /* per shard: lane-wise max |gW1| bits [max_shards*16] */
+};
+
+/* ------------------------------------------------------------------ */
+/* variant selection                                                   */
+
+static int sg_variant = -1;
+
+static int sg_cpu_has_avx512(void)
+{
+#if SG_HAVE_AVX512
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("fma");
+#else
+    return 0;
+#endif
+}
+
+int shardgrad_variant(void)
+{
+    if (sg_variant < 0) {
+        const char *env = getenv("RISKGRID_KERNELS");
+        int want_generic = env != NULL && strcmp(env, "generic") == 0;
+        sg_variant = (!want_generic && sg_cpu_has_avx512()) ? SHARDGRAD_AVX512 : SHARDGRAD_GENERIC;
+    }
+    return sg_variant;
+}
+
+int shardgrad_set_variant(int v)
+{
+    if (v == SHARDGRAD_AVX512 && !sg_cpu_has_avx512()) return -1;
+    if (v != SHARDGRAD_AVX512 && v != SHARDGRAD_GENERIC) return -1;
+    sg_variant = v;
+    return 0;
+}
+
+const char *shardgrad_variant_name(int v)
+{
+    return v == SHARDGRAD_AVX512 ? "avx512" : "generic";
+}
+
+/* ------------------------------------------------------------------ */
+/* workspace                                                           */
+
+void shardgrad_free(shardgrad *g)
+{
+    if (g == NULL) return;
+    free(g->a1); free(g->d1); free(g->p); free(g->w2t); free(g->small);
+    free(g->tmp); free(g->dacc); free(g->vmax);
+    free(g);
+}
+
+shardgrad *shardgrad_new(const mlp_shape *s, int max_shards, int rows)
+{
+    shardgrad *g = NULL;
+    mlp_layout L = mlp_layout_of(s);
+    if (L.n == 0 || max_shards < 1 || rows < 1) return NULL;
+    const size_t F = (size_t)s->n_in, H = (size_t)s->n_hidden, C = (size_t)s->n_out;
+    const size_t R = (size_t)max_shards * (size_t)rows;
+    (void)F;
+    if (R / (size_t)rows != (size_t)max_shards || H > SIZE_MAX / sizeof(float) / R ||
+        C > SIZE_MAX / sizeof(float) / R)
+        return NULL;
+    g = calloc(1, sizeof *g);
+    if (g == NULL) return NULL;
+    g->shape = *s;
+    g->L = L;
+    g->max_shards = max_shards;
+    g->rows = rows;
+    g->nsmall = L.n - L.b1;
+    g->a1 = malloc(R * H * sizeof *g->a1);
+    g->d1 = malloc(R * H * sizeof *g->d1);
+    g->p = malloc(R * C * sizeof *g->p);
+    g->w2t = malloc(C * H * sizeof *g->w2t);
+    g->small = malloc((size_t)max_shards * g->nsmall * sizeof *g->small);
+    g->tmp = malloc(H * sizeof *g->tmp);
+    g->dacc = malloc((H > C ? H : C) * sizeof *g->dacc);
+    g->vmax = malloc((size_t)max_shards * SG_LANES * sizeof *g->vmax);
+    if (!g->a1 || !g->d1 || !g->p || !g->w2t || !g->small || !g->tmp || !g->dacc || !g->vmax) {
+        shardgrad_free(g);
+        return NULL;
+    }
+    return g;
+}
+
+/* ------------------------------------------------------------------ */
+/* portable kernels (also inlined into the AVX-512 variant)            */
+
+/* a1[R][H] = relu(b1 + x W1), each element one fma chain over f. */
+SG_INLINE void sg_z1_generic(const float *x, int R, int F, const float *W1, const float *b1, int H, float *a1)
+{
+    for (int r = 0; r < R; r++) {
+        float *z = a1 + (size_t)r * (size_t)H;
+        const float *xr = x + (size_t)r * (size_t)F;
+        for (int j = 0; j < H; j++) z[j] = b1[j];
+        for (int f = 0; f < F; f++) {
+            const float xv = xr[f], *w = W1 + (size_t)f * (size_t)H;
+            for (int j = 0; j < H; j++) z[j] = fmaf(xv, w[j], z[j]);
+        }
+        for (int j = 0; j < H; j++) z[j] = z[j] < 0 ? 0.0f : z[j];  /* NaN and -0 kept */
+    }
+}
+
+/* The z2 dot product: lane partial sums, then the fixed tree. */
+SG_INLINE float sg_dot16(const float *a, const float *w, int H)
+{
+    float p[SG_LANES], q[8], r[4], t[2];
+    for (int l = 0; l < SG_LANES; l++) p[l] = 0.0f;
+    for (int h0 = 0; h0 < H; h0 += SG_LANES)
+        for (int l = 0; l < SG_LANES; l++) {
+            /* lanes past H multiply 0 by 0, as the masked vector loads do */
+            const float av = h0 + l < H ? a[h0 + l] : 0.0f, wv = h0 + l < H ? w[h0 + l] : 0.0f;
+            p[l] = fmaf(av, wv, p[l]);
+        }
+    for (int l = 0; l < 8; l++) q[l] = p[l] + p[l + 8];
+    for (int l = 0; l < 4; l++) r[l] = q[l] + q[l + 4];
+    for (int l = 0; l < 2; l++) t[l] = r[l] + r[l + 2];
+    return t[0] + t[1];
+}
+
+/* The fixed-point conversion of one value (see the file comment). */
+SG_INLINE uint64_t sg_fixed_bits(float v, double fs)
+{
+    double t = (double)v * fs + SG_MAGIC;
+    uint64_t b;
+    memcpy(&b, &t, sizeof b);
+    return b - SG_MAGIC_BITS;
+}
+
+SG_INLINE uint32_t sg_abs_bits(float v)
+{
+    uint32_t b;
+    memcpy(&b, &v, sizeof b);
+    return b & 0x7fffffffu;
+}
+
+/* gW1 of every shard: vmax[s*16] lane 0 gets the max |.| bits; with add,
+ * acc[f*H + j] += q for every shard. */
+SG_INLINE void sg_gw1_generic(const shardgrad *g, int add, double fs, int64_t *acc)
+{
+    const int F = g->shape.n_in, H = g->shape.n_hidden, m = g->rows;
+    float *tmp = g->tmp;
+    for (int s = 0; s < g->n_shards; s++) {
+        uint32_t mb = 0;
+        for (int f = 0; f < F; f++) {
+            for (int j = 0; j < H; j++) tmp[j] = 0.0f;
+            for (int r = s * m; r < s * m + m; r++) {
+                const float xv = g->x[(size_t)r * (size_t)F + (size_t)f];
+                const float *d = g->d1 + (size_t)r * (size_t)H;
+                for (int j = 0; j < H; j++) tmp[j] = fmaf(xv, d[j], tmp[j]);
+            }
+            for (int j = 0; j < H; j++) {
+                uint32_t b = sg_abs_bits(tmp[j]);
+                mb = b > mb ? b : mb;
+            }
+            if (add) {
+                int64_t *a = acc + (size_t)f * (size_t)H;
+                for (int j = 0; j < H; j++) a[j] = (int64_t)((uint64_t)a[j] + sg_fixed_bits(tmp[j], fs));
+            }
+        }
+        memset(g->vmax + (size_t)s * SG_LANES, 0, SG_LANES * sizeof *g->vmax);
+        g->vmax[(size_t)s * SG_LANES] = mb;
+    }
+}
+
+/* Everything of forward_backward except z1 (shared by both variants). */
+SG_INLINE void sg_rest(shardgrad *g, const float *params, const int32_t *y, double *loss)
+{
+    const mlp_shape *sh = &g->shape;
+    const int H = sh->n_hidden, C = sh->n_out, m = g->rows, ns = g->n_shards, R = ns * m;
+    const float *b2 = params + g->L.b2;
+
+    for (int r = 0; r < R; r++)
+        for (int c = 0; c < C; c++)
+            g->p[(size_t)r * (size_t)C + (size_t)c] =
+                sg_dot16(g->a1 + (size_t)r * (size_t)H, g->w2t + (size_t)c * (size_t)H, H) + b2[c];
+    mlp_output(sh, g->p, R);
+    for (int s = 0; s < ns; s++)
+        loss[s] = mlp_loss_rows(sh, g->p + (size_t)s * (size_t)m * (size_t)C, y + (size_t)s * (size_t)m, m);
+    mlp_output_grad(sh, g->p, y, R);
+
+    /* dZ1 = (dZ2 W2^T) .* [a1 > 0] */
+    for (int r = 0; r < R; r++) {
+        float *d = g->d1 + (size_t)r * (size_t)H;
+        const float *a = g->a1 + (size_t)r * (size_t)H;
+        for (int h = 0; h < H; h++) d[h] = 0.0f;
+        for (int c = 0; c < C; c++) {
+            const float dz = g->p[(size_t)r * (size_t)C + (size_t)c], *wt = g->w2t + (size_t)c * (size_t)H;
+            for (int h = 0; h < H; h++) d[h] = fmaf(dz, wt[h], d[h]);
+        }
+        for (int h = 0; h < H; h++) d[h] = a[h] > 0 ? d[h] : 0.0f;
+    }
+
+    /* per shard: gb1, gW2, gb2 (layout of params from L.b1) */
+    for (int s = 0; s < ns; s++) {
+        float *gb1 = g->small + (size_t)s * g->nsmall, *gw2 = gb1 + H, *gb2 = gw2 + (size_t)H * (size_t)C;
+        const int r0 = s * m;
+        for (int h = 0; h < H; h++) g->dacc[h] = 0.0;
+        for (int r = r0; r < r0 + m; r++) {
+            const float *d = g->d1 + (size_t)r * (size_t)H;
+            for (int h = 0; h < H; h++) g->dacc[h] += (double)d[h];
+        }
+        for (int h = 0; h < H; h++) gb1[h] = (float)g->dacc[h];
+        for (int c = 0; c < C; c++) {
+            for (int h = 0; h < H; h++) g->tmp[h] = 0.0f;
+            for (int r = r0; r < r0 + m; r++) {
+                const float dz = g->p[(size_t)r * (size_t)C + (size_t)c], *a = g->a1 + (size_t)r * (size_t)H;
+                for (int h = 0; h < H; h++) g->tmp[h] = fmaf(a[h], dz, g->tmp[h]);
+            }
+            for (int h = 0; h < H; h++) gw2[(size_t)h * (size_t)C + (size_t)c] = g->tmp[h];
+        }
+        for (int c = 0; c < C; c++) g->dacc[c] = 0.0;
+        for (int r = r0; r < r0 + m; r++)
+            for (int c = 0; c < C; c++) g->dacc[c] += (double)g->p[(size_t)r * (size_t)C + (size_t)c];
+        for (int c = 0; c < C; c++) gb2[c] = (float)g->dacc[c];
+    }
+}
+
+static void sg_fb_generic(shardgrad *g, const float *params, const float *x, const int32_t *y, double *loss)
+{
+    sg_z1_generic(x, g->n_shards * g->rows, g->shape.n_in, params + g->L.w1, params + g->L.b1,
+                  g->shape.n_hidden, g->a1);
+    sg_rest(g, params, y, loss);
+}
+
+/* ------------------------------------------------------------------ */
+/* AVX-512 kernels                                                     */
+
+#if SG_HAVE_AVX512
+/* Mask of the valid lanes of the 16-float vector starting at column c0 of
+ * a row of H columns. */
+static inline __mmask16 sg_mask(int c0, int H)
+{
+    int left = H - c0;
+    if (left >= 16) return (__mmask16)0xffff;
+    if (left <= 0) return 0;
+    return (__mmask16)((1u << left) - 1u);
+}
+
+/* One tile of z1: MR rows x 64 columns from column j0. */
+SG_INLINE SG_AVX512 void sg_z1_tile(const int MR, const float *x, int F, const float *W1, const float *b1,
+                                    int H, int j0, const __mmask16 *mk, float *a1)
+{
+    __m512 acc[6][4];
+#pragma GCC unroll 6
+    for (int i = 0; i < MR; i++)
+#pragma GCC unroll 4
+        for (int k = 0; k < 4; k++) acc[i][k] = _mm512_maskz_loadu_ps(mk[k], b1 + j0 + 16 * k);
+    for (int f = 0; f < F; f++) {
+        const float *w = W1 + (size_t)f * (size_t)H + (size_t)j0;
+        const __m512 w0 = _mm512_maskz_loadu_ps(mk[0], w), w1 = _mm512_maskz_loadu_ps(mk[1], w + 16);
+        const __m512 w2 = _mm512_maskz_loadu_ps(mk[2], w + 32), w3 = _mm512_maskz_loadu_ps(mk[3], w + 48);
+#pragma GCC unroll 6
+        for (int i = 0; i < MR; i++) {
+            const __m512 xb = _mm512_set1_ps(x[(size_t)i * (size_t)F + (size_t)f]);
+            acc[i][0] = _mm512_fmadd_ps(xb, w0, acc[i][0]);
+            acc[i][1] = _mm512_fmadd_ps(xb, w1, acc[i][1]);
+            acc[i][2] = _mm512_fmadd_ps(xb, w2, acc[i][2]);
+            acc[i][3] = _mm512_fmadd_ps(xb, w3, acc[i][3]);
+        }
+    }
+    const __m512 zero = _mm512_setzero_ps();
+#pragma GCC unroll 6
+    for (int i = 0; i < MR; i++)
+#pragma GCC unroll 4
+        for (int k = 0; k < 4; k++)  /* max(0, z): returns z for NaN and -0, like z < 0 ? 0 : z */
+            _mm512_mask_storeu_ps(a1 + (size_t)i * (size_t)H + (size_t)(j0 + 16 * k), mk[k],
+                                  _mm512_max_ps(zero, acc[i][k]));
+}
+
+static SG_AVX512 void sg_z1_avx512(const float *x, int R, int F, const float *W1, const float *b1, int H, float *a1)
+{
+    for (int j0 = 0; j0 < H; j0 += 64) {
+        __mmask16 mk[4];
+        for (int k = 0; k < 4; k++) mk[k] = sg_mask(j0 + 16 * k, H);
+        int r0 = 0;
+        for (; r0 + 6 <= R; r0 += 6)
+            sg_z1_tile(6, x + (size_t)r0 * (size_t)F, F, W1, b1, H, j0, mk, a1 + (size_t)r0 * (size_t)H);
+        const float *xr = x + (size_t)r0 * (size_t)F;
+        float *ar = a1 + (size_t)r0 * (size_t)H;
+        switch (R - r0) {
+        case 5: sg_z1_tile(5, xr, F, W1, b1, H, j0, mk, ar); break;
+        case 4: sg_z1_tile(4, xr, F, W1, b1, H, j0, mk, ar); break;
+        case 3: sg_z1_tile(3, xr, F, W1, b1, H, j0, mk, ar); break;
+        case 2: sg_z1_tile(2, xr, F, W1, b1, H, j0, mk, ar); break;
+        case 1: sg_z1_tile(1, xr, F, W1, b1, H, j0, mk, ar); break;
+        default: break;
+        }
+    }
+}
+
+/* gW1 tile: NF features from f0 x 32 hidden units from j0, every shard. */
+SG_INLINE SG_AVX512 void sg_gw1_tile(const int NF, const shardgrad *g, int f0, int j0, int add, double fs,
+                                     int64_t *acc)
+{
+    const int F = g->shape.n_in, H = g->shape.n_hidden, m = g->rows, ns = g->n_shards;
+    const __mmask16 mk0 = sg_mask(j0, H), mk1 = sg_mask(j0 + 16, H);
+    const __m512d fsv = _mm512_set1_pd(fs), magic = _mm512_set1_pd(SG_MAGIC);
+    const __m512i absm = _mm512_set1_epi32(0x7fffffff);
+    __m512i q[4][4];
+#pragma GCC unroll 4
+    for (int i = 0; i < NF; i++)
+#pragma GCC unroll 4
+        for (int k = 0; k < 4; k++) q[i][k] = _mm512_setzero_si512();
+    for (int s = 0; s < ns; s++) {
+        __m512 v[4][2];
+#pragma GCC unroll 4
+        for (int i = 0; i < NF; i++) v[i][0] = v[i][1] = _mm512_setzero_ps();
+        for (int r = s * m; r < s * m + m; r++) {
+            const float *d = g->d1 + (size_t)r * (size_t)H + (size_t)j0;
+            const float *xr = g->x + (size_t)r * (size_t)F + (size_t)f0;
+            const __m512 da = _mm512_maskz_loadu_ps(mk0, d), db = _mm512_maskz_loadu_ps(mk1, d + 16);
+#pragma GCC unroll 4
+            for (int i = 0; i < NF; i++) {
+                const __m512 xb = _mm512_set1_ps(xr[i]);
+                v[i][0] = _mm512_fmadd_ps(xb, da, v[i][0]);
+                v[i][1] = _mm512_fmadd_ps(xb, db, v[i][1]);
+            }
+        }
+        uint32_t *vm = g->vmax + (size_t)s * SG_LANES;
+        __m512i mx = _mm512_loadu_si512(vm);
+#pragma GCC unroll 4
+        for (int i = 0; i < NF; i++) {
+            mx = _mm512_max_epu32(mx, _mm512_and_si512(_mm512_castps_si512(v[i][0]), absm));
+            mx = _mm512_max_epu32(mx, _mm512_and_si512(_mm512_castps_si512(v[i][1]), absm));
+        }
+        _mm512_storeu_si512(vm, mx);
+        if (add) {
+#pragma GCC unroll 4
+            for (int i = 0; i < NF; i++)
+#pragma GCC unroll 2
+                for (int k = 0; k < 2; k++) {
+                    const __m512 vv = v[i][k];
+                    const __m512d lo = _mm512_cvtps_pd(_mm512_castps512_ps256(vv));
+                    const __m512d hi = _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(vv), 1)));
+                    q[i][2 * k] = _mm512_add_epi64(q[i][2 * k], _mm512_castpd_si512(_mm512_fmadd_pd(lo, fsv, magic)));
+                    q[i][2 * k + 1] = _mm512_add_epi64(q[i][2 * k + 1], _mm512_castpd_si512(_mm512_fmadd_pd(hi, fsv, magic)));
+                }
+        }
+    }
+    if (add) {
+        const __m512i corr = _mm512_set1_epi64((long long)((uint64_t)ns * SG_MAGIC_BITS));
+#pragma GCC unroll 4
+        for (int i = 0; i < NF; i++)
+#pragma GCC unroll 4
+            for (int k = 0; k < 4; k++) {
+                const __mmask16 mk = k < 2 ? mk0 : mk1;
+                const __mmask8 m8 = (__mmask8)((k & 1) ? (mk >> 8) : (mk & 0xff));
+                int64_t *a = acc + (size_t)(f0 + i) * (size_t)H + (size_t)(j0 + 8 * k);
+                __m512i cur = _mm512_maskz_loadu_epi64(m8, a);
+                cur = _mm512_add_epi64(cur, _mm512_sub_epi64(q[i][k], corr));
+                _mm512_mask_storeu_epi64(a, m8, cur);
+            }
+    }
+}
+
+static SG_AVX512 void sg_gw1_avx512(const shardgrad *g, int add, double fs, int64_t *acc)
+{
+    const int F = g->shape.n_in, H = g->shape.n_hidden;
+    memset(g->vmax, 0, (size_t)g->n_shards * SG_LANES * sizeof *g->vmax);
+    for (int j0 = 0; j0 < H; j0 += 32) {
+        int f0 = 0;
+        for (; f0 + 4 <= F; f0 += 4) sg_gw1_tile(4, g, f0, j0, add, fs, acc);
+        switch (F - f0) {
+        case 3: sg_gw1_tile(3, g, f0, j0, add, fs, acc); break;
+        case 2: sg_gw1_tile(2, g, f0, j0, add, fs, acc); break;
+        case 1: sg_gw1_tile(1, g, f0, j0, add, fs, acc); break;
+        default: break;
+        }
+    }
+}
+
+static SG_AVX512 void sg_fb_avx512(shardgrad *g, const float *params, const float *x, const int32_t *y, double *loss)
+{
+    sg_z1_avx512(x, g->n_shards * g->rows, g->shape.n_in, params + g->L.w1, params + g->L.b1,
+                 g->shape.n_hidden, g->a1);
+    sg_rest(g, params, y, loss);
+}
+#endif
+
+/* ------------------------------------------------------------------ */
+/* public entry points                                                 */
+
+void shardgrad_forward_backward(shardgrad *g, const float *params, const float *x,
+                                const int32_t *y, int n_shards, double *loss)
+{
+    const int H = g->shape.n_hidden, C = g->shape.n_out;
+    const float *W2 = params + g->L.w2;
+    g->n_shards = n_shards;
+    g->x = x;
+    for (int h = 0; h < H; h++)
+        for (int c = 0; c < C; c++) g->w2t[(size_t)c * (size_t)H + (size_t)h] = W2[(size_t)h * (size_t)C + (size_t)c];
+#if SG_HAVE_AVX512
+    if (shardgrad_variant() == SHARDGRAD_AVX512) {
+        sg_fb_avx512(g, params, x, y, loss);
+        return;
+    }
+#endif
+    sg_fb_generic(g, params, x, y, loss);
+}
+
+/* The exponent of exactsum_exponent from the max |x| bits. */
+static int sg_exponent_of_bits(uint32_t mb)
+{
+    float mx;
+    int e = 0;
+    if (mb >= 0x7f800000u) return INT32_MAX;
+    if (mb == 0) return EXACTSUM_EXP_ZERO;
+    memcpy(&mx, &mb, sizeof mx);
+    (void)frexp((double)mx, &e);
+    return e;
+}
+
+void shardgrad_add(shardgrad *g, int exponent, int headroom, int64_t *acc, int *es)
+{
+    const int scale = exactsum_scale(exponent, headroom);
+    const int add = scale >= DBL_MIN_EXP - 1 && scale <= DBL_MAX_EXP - 1;
+    const double fs = add ? ldexp(1.0, scale) : 0.0;
+#if SG_HAVE_AVX512
+    if (shardgrad_variant() == SHARDGRAD_AVX512) sg_gw1_avx512(g, add, fs, acc + g->L.w1);
+    else
+#endif
+        sg_gw1_generic(g, add, fs, acc + g->L.w1);
+    for (int s = 0; s < g->n_shards; s++) {
+        uint32_t mb = 0;
+        for (int l = 0; l < SG_LANES; l++) mb = g->vmax[(size_t)s * SG_LANES + (size_t)l] > mb ? g->vmax[(size_t)s * SG_LANES + (size_t)l] : mb;
+        int e1 = sg_exponent_of_bits(mb);
+        /* the small blocks: exactsum's own fused pass (same arithmetic) */
+        int e2 = add ? exactsum_add_predicted(acc + g->L.b1, g->small + (size_t)s * g->nsmall, g->nsmall, exponent, headroom)
+                     : exactsum_exponent(g->small + (size_t)s * g->nsmall, g->nsmall);
+        es[s] = e1 > e2 ? e1 : e2;
+    }
+}
+
+void shardgrad_shard(const shardgrad *g, int s, float *grad)
+{
+    const int F = g->shape.n_in, H = g->shape.n_hidden, m = g->rows;
+    for (int f = 0; f < F; f++) {
+        float *gr = grad + g->L.w1 + (size_t)f * (size_t)H;
+        for (int j = 0; j < H; j++) gr[j] = 0.0f;
+        for (int r = s * m; r < s * m + m; r++) {
+            const float xv = g->x[(size_t)r * (size_t)F + (size_t)f];
+            const float *d = g->d1 + (size_t)r * (size_t)H;
+            for (int j = 0; j < H; j++) gr[j] = fmaf(xv, d[j], gr[j]);
+        }
+    }
+    memcpy(grad + g->L.b1, g->small + (size_t)s * g->nsmall, g->nsmall * sizeof *grad);
+}

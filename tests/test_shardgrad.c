@@ -1,0 +1,295 @@
+/** \file test_shardgrad.c
+ *  Unit tests of the training kernels (shardgrad.h): per-shard gradients
+ *  against the double-precision reference of mlp.h, the fused fixed-point
+ *  add against exactsum_add of the materialised gradients (bit for bit),
+ *  a shard's bits independent of the other shards in the batch, the
+ *  AVX-512 and portable variants bit for bit, prediction failure and
+ *  non-finite detection, and the constructor's preconditions.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "riskgrid/exactsum.h"
+#include "riskgrid/mlp.h"
+#include "riskgrid/rng.h"
+#include "riskgrid/shardgrad.h"
+
+#define HEADROOM 3
+
+static void *xcalloc(size_t n, size_t size)
+{
+    void *p = calloc(n, size);
+    assert_non_null(p);
+    return p;
+}
+
+/* One problem: shape, parameters (He init plus N(0, 0.3^2) biases), rows
+ * ~ N(0, 1) and uniform labels, ns shards of m rows. */
+typedef struct problem {
+    mlp_shape s;
+    mlp_layout L;
+    int ns, m;
+    float *params, *x;
+    int32_t *y;
+} problem;
+
+static problem make_problem(int F, int H, int C, int ns, int m, uint64_t seed)
+{
+    problem p;
+    memset(&p, 0, sizeof p);
+    p.s.n_in = F;
+    p.s.n_hidden = H;
+    p.s.n_out = C;
+    p.s.softmax = C > 1;
+    p.L = mlp_layout_of(&p.s);
+    p.ns = ns;
+    p.m = m;
+    p.params = xcalloc(p.L.n, sizeof *p.params);
+    mlp_init(&p.s, seed, p.params);
+    const uint64_t kb = rng_hash3(seed, 100, 0), kx = rng_hash3(seed, 200, 0);
+    for (int h = 0; h < H; h++) p.params[p.L.b1 + (size_t)h] = (float)(0.3 * rng_normal(kb, (uint64_t)h));
+    for (int c = 0; c < C; c++) p.params[p.L.b2 + (size_t)c] = (float)(0.3 * rng_normal(kb, 1000 + (uint64_t)c));
+    const size_t R = (size_t)ns * (size_t)m;
+    p.x = xcalloc(R * (size_t)F, sizeof *p.x);
+    p.y = xcalloc(R, sizeof *p.y);
+    for (size_t i = 0; i < R * (size_t)F; i++) p.x[i] = (float)rng_normal(kx, i);
+    for (size_t r = 0; r < R; r++) p.y[r] = (int32_t)(rng_unit(rng_hash3(seed, 201, r)) * (C > 1 ? C : 2));
+    return p;
+}
+
+static void free_problem(problem *p)
+{
+    free(p->params);
+    free(p->x);
+    free(p->y);
+}
+
+/* Run forward/backward with the current variant; grads[s*n] materialised. */
+static shardgrad *run(const problem *p, double *loss, float *grads)
+{
+    shardgrad *g = shardgrad_new(&p->s, p->ns, p->m);
+    assert_non_null(g);
+    shardgrad_forward_backward(g, p->params, p->x, p->y, p->ns, loss);
+    for (int s = 0; s < p->ns; s++) shardgrad_shard(g, s, grads + (size_t)s * p->L.n);
+    return g;
+}
+
+static const int shapes[][4] = {
+    /* F, H, C, (rows per shard) -- tails of every kernel tile */
+    {7, 20, 1, 5}, {9, 37, 3, 4}, {4, 64, 1, 2}, {23, 128, 1, 2}, {50, 130, 10, 3}, {1, 1, 1, 1},
+};
+#define N_SHAPES (sizeof shapes / sizeof shapes[0])
+
+/* Each shard's gradient and loss agree with mlp_loss_grad_f64 on its rows. */
+static void test_grad_matches_f64(void **state)
+{
+    (void)state;
+    for (size_t k = 0; k < N_SHAPES; k++) {
+        problem p = make_problem(shapes[k][0], shapes[k][1], shapes[k][2], 3, shapes[k][3], 11 + k);
+        const size_t n = p.L.n;
+        double *loss = xcalloc((size_t)p.ns, sizeof *loss);
+        float *grads = xcalloc((size_t)p.ns * n, sizeof *grads);
+        shardgrad *g = run(&p, loss, grads);
+        mlp_work *w = mlp_work_new(&p.s, p.m);
+        double *pd = xcalloc(n, sizeof *pd), *gd = xcalloc(n, sizeof *gd);
+        double *xd = xcalloc((size_t)p.m * (size_t)p.s.n_in, sizeof *xd);
+        assert_non_null(w);
+        for (size_t i = 0; i < n; i++) pd[i] = (double)p.params[i];
+        for (int s = 0; s < p.ns; s++) {
+            const size_t off = (size_t)s * (size_t)p.m;
+            for (size_t i = 0; i < (size_t)p.m * (size_t)p.s.n_in; i++) xd[i] = (double)p.x[off * (size_t)p.s.n_in + i];
+            double ld = mlp_loss_grad_f64(&p.s, pd, xd, p.y + off, p.m, w, gd);
+            assert_true(fabs(loss[s] - ld) <= 1e-5 * (1.0 + fabs(ld)));
+            double gmax = 0.0;
+            for (size_t i = 0; i < n; i++) gmax = fmax(gmax, fabs(gd[i]));
+            assert_true(gmax > 0.0);
+            for (size_t i = 0; i < n; i++) {
+                double diff = fabs((double)grads[(size_t)s * n + i] - gd[i]);
+                if (diff > 1e-5 * (1.0 + gmax))
+                    fail_msg("shape %zu shard %d param %zu: %.9g vs %.9g", k, s, i, (double)grads[(size_t)s * n + i], gd[i]);
+            }
+        }
+        mlp_work_free(w);
+        free(pd); free(gd); free(xd); free(loss); free(grads);
+        shardgrad_free(g);
+        free_problem(&p);
+    }
+}
+
+/* The fused add equals exactsum_add of every materialised shard gradient,
+ * and es[s] is exactsum_exponent of it, bit for bit. */
+static void check_fused(const problem *p)
+{
+    const size_t n = p->L.n;
+    double *loss = xcalloc((size_t)p->ns, sizeof *loss);
+    float *grads = xcalloc((size_t)p->ns * n, sizeof *grads);
+    int64_t *acc = xcalloc(n, sizeof *acc), *ref = xcalloc(n, sizeof *ref);
+    int *es = xcalloc((size_t)p->ns, sizeof *es);
+    shardgrad *g = run(p, loss, grads);
+    int emax = EXACTSUM_EXP_ZERO;
+    for (int s = 0; s < p->ns; s++) {
+        int e = exactsum_exponent(grads + (size_t)s * n, n);
+        if (e > emax) emax = e;
+    }
+    shardgrad_add(g, emax, HEADROOM, acc, es);
+    for (int s = 0; s < p->ns; s++) {
+        assert_int_equal(es[s], exactsum_exponent(grads + (size_t)s * n, n));
+        exactsum_add(ref, grads + (size_t)s * n, n, exactsum_scale(emax, HEADROOM));
+    }
+    assert_memory_equal(acc, ref, n * sizeof *acc);
+    /* adding onto a non-zero accumulator adds (does not overwrite) */
+    shardgrad_add(g, emax, HEADROOM, acc, es);
+    for (int s = 0; s < p->ns; s++) exactsum_add(ref, grads + (size_t)s * n, n, exactsum_scale(emax, HEADROOM));
+    assert_memory_equal(acc, ref, n * sizeof *acc);
+    shardgrad_free(g);
+    free(loss); free(grads); free(acc); free(ref); free(es);
+}
+
+static void test_fused_equals_exactsum(void **state)
+{
+    (void)state;
+    for (int v = SHARDGRAD_GENERIC; v <= SHARDGRAD_AVX512; v++) {
+        if (shardgrad_set_variant(v) != 0) continue;
+        for (size_t k = 0; k < N_SHAPES; k++) {
+            problem p = make_problem(shapes[k][0], shapes[k][1], shapes[k][2], 5, shapes[k][3], 21 + k);
+            check_fused(&p);
+            free_problem(&p);
+        }
+    }
+    shardgrad_set_variant(SHARDGRAD_GENERIC);
+}
+
+/* A shard's loss and gradient bits do not depend on which other shards
+ * share the batch: the property that makes results P-independent. */
+static void test_shard_independent_of_batch(void **state)
+{
+    (void)state;
+    for (int v = SHARDGRAD_GENERIC; v <= SHARDGRAD_AVX512; v++) {
+        if (shardgrad_set_variant(v) != 0) continue;
+        for (size_t k = 0; k < N_SHAPES; k++) {
+            problem p = make_problem(shapes[k][0], shapes[k][1], shapes[k][2], 7, shapes[k][3], 31 + k);
+            const size_t n = p.L.n, F = (size_t)p.s.n_in, m = (size_t)p.m;
+            double *loss = xcalloc((size_t)p.ns, sizeof *loss), one_loss = 0.0;
+            float *grads = xcalloc((size_t)p.ns * n, sizeof *grads), *one = xcalloc(n, sizeof *one);
+            shardgrad *g = run(&p, loss, grads), *g1 = shardgrad_new(&p.s, 1, p.m);
+            assert_non_null(g1);
+            for (int s = 0; s < p.ns; s++) {
+                shardgrad_forward_backward(g1, p.params, p.x + (size_t)s * m * F, p.y + (size_t)s * m, 1, &one_loss);
+                shardgrad_shard(g1, 0, one);
+                assert_memory_equal(&one_loss, &loss[s], sizeof one_loss);
+                assert_memory_equal(one, grads + (size_t)s * n, n * sizeof *one);
+            }
+            shardgrad_free(g);
+            shardgrad_free(g1);
+            free(loss); free(grads); free(one);
+            free_problem(&p);
+        }
+    }
+    shardgrad_set_variant(SHARDGRAD_GENERIC);
+}
+
+/* The AVX-512 variant computes the portable variant's bits. */
+static void test_variants_agree(void **state)
+{
+    (void)state;
+    if (shardgrad_set_variant(SHARDGRAD_AVX512) != 0) skip();
+    for (size_t k = 0; k < N_SHAPES; k++) {
+        problem p = make_problem(shapes[k][0], shapes[k][1], shapes[k][2], 6, shapes[k][3], 41 + k);
+        const size_t n = p.L.n;
+        double *loss[2];
+        float *grads[2];
+        int64_t *acc[2];
+        int *es[2];
+        for (int v = 0; v < 2; v++) {
+            assert_int_equal(shardgrad_set_variant(v == 0 ? SHARDGRAD_GENERIC : SHARDGRAD_AVX512), 0);
+            loss[v] = xcalloc((size_t)p.ns, sizeof *loss[v]);
+            grads[v] = xcalloc((size_t)p.ns * n, sizeof *grads[v]);
+            acc[v] = xcalloc(n, sizeof *acc[v]);
+            es[v] = xcalloc((size_t)p.ns, sizeof *es[v]);
+            shardgrad *g = run(&p, loss[v], grads[v]);
+            shardgrad_add(g, 6, HEADROOM, acc[v], es[v]);
+            shardgrad_free(g);
+        }
+        assert_memory_equal(loss[0], loss[1], (size_t)p.ns * sizeof *loss[0]);
+        assert_memory_equal(grads[0], grads[1], (size_t)p.ns * n * sizeof *grads[0]);
+        assert_memory_equal(acc[0], acc[1], n * sizeof *acc[0]);
+        assert_memory_equal(es[0], es[1], (size_t)p.ns * sizeof *es[0]);
+        for (int v = 0; v < 2; v++) { free(loss[v]); free(grads[v]); free(acc[v]); free(es[v]); }
+        free_problem(&p);
+    }
+    shardgrad_set_variant(SHARDGRAD_GENERIC);
+}
+
+/* A predicted exponent below a shard's reports that shard; a NaN input
+ * row poisons exactly its shard (INT32_MAX), the others stay finite. */
+static void test_prediction_and_nonfinite(void **state)
+{
+    (void)state;
+    for (int v = SHARDGRAD_GENERIC; v <= SHARDGRAD_AVX512; v++) {
+        if (shardgrad_set_variant(v) != 0) continue;
+        problem p = make_problem(9, 37, 3, 4, 3, 51);
+        const size_t n = p.L.n;
+        double loss[4];
+        float *grads = xcalloc(4 * n, sizeof *grads);
+        int64_t *acc = xcalloc(n, sizeof *acc);
+        int es[4], emax = EXACTSUM_EXP_ZERO;
+        shardgrad *g = run(&p, loss, grads);
+        shardgrad_add(g, 0, HEADROOM, acc, es);
+        for (int s = 0; s < 4; s++) emax = es[s] > emax ? es[s] : emax;
+        memset(acc, 0, n * sizeof *acc);
+        shardgrad_add(g, emax - 1, HEADROOM, acc, es);
+        int above = 0;
+        for (int s = 0; s < 4; s++) above += es[s] > emax - 1;
+        assert_true(above >= 1);
+        /* the first step's "unknown" exponent: nothing added, exponents found */
+        memset(acc, 0, n * sizeof *acc);
+        shardgrad_add(g, EXACTSUM_EXP_ZERO, HEADROOM, acc, es);
+        for (size_t i = 0; i < n; i++) assert_int_equal(acc[i], 0);
+        for (int s = 0; s < 4; s++) assert_true(es[s] > EXACTSUM_EXP_ZERO && es[s] <= emax);
+        shardgrad_free(g);
+
+        p.x[(size_t)2 * 3 * 9 + 4] = NAN;  /* shard 2, its first row */
+        g = run(&p, loss, grads);
+        shardgrad_add(g, emax, HEADROOM, acc, es);
+        for (int s = 0; s < 4; s++) {
+            if (s == 2) assert_int_equal(es[s], INT32_MAX);
+            else assert_true(es[s] < INT32_MAX && isfinite(loss[s]));
+        }
+        shardgrad_free(g);
+        free(grads); free(acc);
+        free_problem(&p);
+    }
+    shardgrad_set_variant(SHARDGRAD_GENERIC);
+}
+
+static void test_new_preconditions(void **state)
+{
+    (void)state;
+    mlp_shape ok = {3, 4, 1, 0}, bad = {3, 4, 2, 0};
+    assert_null(shardgrad_new(&bad, 2, 2));
+    assert_null(shardgrad_new(&ok, 0, 2));
+    assert_null(shardgrad_new(&ok, 2, 0));
+    shardgrad_free(NULL);
+    assert_int_equal(shardgrad_set_variant(42), -1);
+    assert_string_equal(shardgrad_variant_name(SHARDGRAD_GENERIC), "generic");
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_grad_matches_f64),
+        cmocka_unit_test(test_fused_equals_exactsum),
+        cmocka_unit_test(test_shard_independent_of_batch),
+        cmocka_unit_test(test_variants_agree),
+        cmocka_unit_test(test_prediction_and_nonfinite),
+        cmocka_unit_test(test_new_preconditions),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
