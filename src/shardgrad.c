@@ -19,22 +19,25 @@
  *  because every value is either a chain of fused multiply-adds in a fixed
  *  order, a single IEEE operation, or integer arithmetic; vectorising only
  *  runs independent chains side by side.  Both are tested against each
- *  other.  The small blocks (b1, W2, b2, z2, dA1) use the same C code in
- *  both variants, compiled once more for AVX-512 so fmaf is one
- *  instruction.
+ *  other.
  *
- *  Fixed point: q = rint(g 2^S) = bits(g 2^S + 1.5 2^52) - bits(1.5 2^52),
- *  see exactsum.c; g 2^S is exact in double (a float times a normal power
+ *  Fixed point: q = floor(g 2^S), with S = exactsum_scale(E, headroom), so
+ *  |g| < 2^E gives |q| <= 2^(51-headroom) and any sum of 2^headroom of
+ *  them stays within 2^51, as in exactsum.h (which rounds to nearest
+ *  instead; floor is what a round-toward-zero FMA gives cheaply, see
+ *  sg_gw1_tile).  g 2^S is exact in double (a float times a normal power
  *  of two that cannot overflow or underflow for the exponents the caller
- *  allows), so computing it with an FMA (g * 2^S + M, one rounding) gives
- *  the same bits as a product and a sum.  The AVX-512 tile sums bits(t)
- *  over the shards and subtracts n_shards * bits(M) once, the same value
- *  modulo 2^64 as subtracting per shard.
+ *  allows), so the only rounding is the floor, a pure function of (g, S):
+ *  the integer sum over shards is the same in any order and any split.
+ *  Integers are added with wrap-around (uint64) arithmetic, so a wrong
+ *  exponent (detected through es) gives garbage but never undefined
+ *  behaviour.
  */
 #include "riskgrid/shardgrad.h"
 
-#include "riskgrid/exactsum.h"
+#include "riskgrid/exactsum.h"  /* EXACTSUM_EXP_ZERO, exactsum_scale */
 
+#include <assert.h>
 #include <float.h>
 #include <math.h>
 #include <stdlib.h>
@@ -43,7 +46,7 @@
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
 #define SG_HAVE_AVX512 1
 #include <immintrin.h>
-#define SG_AVX512 __attribute__((target("avx512f,fma")))
+#define SG_AVX512 __attribute__((target("avx512f,avx512dq,fma")))
 #else
 #define SG_HAVE_AVX512 0
 #endif
@@ -79,7 +82,8 @@ static int sg_cpu_has_avx512(void)
 {
 #if SG_HAVE_AVX512
     __builtin_cpu_init();
-    return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("fma");
+    return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq") &&
+           __builtin_cpu_supports("fma");
 #else
     return 0;
 #endif
@@ -187,10 +191,11 @@ SG_INLINE float sg_dot16(const float *a, const float *w, int H)
     return t[0] + t[1];
 }
 
-/* The fixed-point conversion of one value (see the file comment). */
+/* The fixed-point value of one addend, floor(v fs), as wrap-around bits
+ * (see the file comment; no undefined behaviour for any v). */
 SG_INLINE uint64_t sg_fixed_bits(float v, double fs)
 {
-    double t = (double)v * fs + SG_MAGIC;
+    double t = floor((double)v * fs) + SG_MAGIC;
     uint64_t b;
     memcpy(&b, &t, sizeof b);
     return b - SG_MAGIC_BITS;
@@ -203,15 +208,17 @@ SG_INLINE uint32_t sg_abs_bits(float v)
     return b & 0x7fffffffu;
 }
 
-/* gW1 of every shard: vmax[s*16] lane 0 gets the max |.| bits; with add,
- * acc[f*H + j] += q for every shard. */
-SG_INLINE void sg_gw1_generic(const shardgrad *g, int add, double fs, int64_t *acc)
+/* Features [fb, fe) of gW1 of every shard: vmax[s*16] lane 0 is raised to
+ * the max |.| bits; acc[f*H + j] = sum over shards of q (or 0 without
+ * add). */
+static void sg_gw1_generic(const shardgrad *g, int fb, int fe, int add, double fs, int64_t *acc)
 {
     const int F = g->shape.n_in, H = g->shape.n_hidden, m = g->rows;
     float *tmp = g->tmp;
+    memset(acc + (size_t)fb * (size_t)H, 0, (size_t)(fe - fb) * (size_t)H * sizeof *acc);
     for (int s = 0; s < g->n_shards; s++) {
-        uint32_t mb = 0;
-        for (int f = 0; f < F; f++) {
+        uint32_t mb = g->vmax[(size_t)s * SG_LANES];
+        for (int f = fb; f < fe; f++) {
             for (int j = 0; j < H; j++) tmp[j] = 0.0f;
             for (int r = s * m; r < s * m + m; r++) {
                 const float xv = g->x[(size_t)r * (size_t)F + (size_t)f];
@@ -227,13 +234,13 @@ SG_INLINE void sg_gw1_generic(const shardgrad *g, int add, double fs, int64_t *a
                 for (int j = 0; j < H; j++) a[j] = (int64_t)((uint64_t)a[j] + sg_fixed_bits(tmp[j], fs));
             }
         }
-        memset(g->vmax + (size_t)s * SG_LANES, 0, SG_LANES * sizeof *g->vmax);
         g->vmax[(size_t)s * SG_LANES] = mb;
     }
 }
 
-/* Everything of forward_backward except z1 (shared by both variants). */
-SG_INLINE void sg_rest(shardgrad *g, const float *params, const int32_t *y, double *loss)
+/* Everything of forward_backward except z1 (sg_rest_avx512 is the same
+ * arithmetic with vectors). */
+static void sg_rest(shardgrad *g, const float *params, const int32_t *y, double *loss)
 {
     const mlp_shape *sh = &g->shape;
     const int H = sh->n_hidden, C = sh->n_out, m = g->rows, ns = g->n_shards, R = ns * m;
@@ -358,19 +365,22 @@ static SG_AVX512 void sg_z1_avx512(const float *x, int R, int F, const float *W1
     }
 }
 
-/* gW1 tile: NF features from f0 x 32 hidden units from j0, every shard. */
+/* gW1 tile: NF features from f0 x 32 hidden units from j0, every shard.
+ * T = M + sum_s floor(v_s 2^S) is carried in doubles: an FMA rounded
+ * toward zero onto T in [2^52, 2^53) (spacing 1) is floor(T + v 2^S) =
+ * T + floor(v 2^S) exactly, because T is an integer; so the chain equals
+ * the per-value integer sum in any order (see the file comment). */
 SG_INLINE SG_AVX512 void sg_gw1_tile(const int NF, const shardgrad *g, int f0, int j0, int add, double fs,
                                      int64_t *acc)
 {
     const int F = g->shape.n_in, H = g->shape.n_hidden, m = g->rows, ns = g->n_shards;
     const __mmask16 mk0 = sg_mask(j0, H), mk1 = sg_mask(j0 + 16, H);
     const __m512d fsv = _mm512_set1_pd(fs), magic = _mm512_set1_pd(SG_MAGIC);
-    const __m512i absm = _mm512_set1_epi32(0x7fffffff);
-    __m512i q[4][4];
+    __m512d t[4][4];
 #pragma GCC unroll 4
     for (int i = 0; i < NF; i++)
 #pragma GCC unroll 4
-        for (int k = 0; k < 4; k++) q[i][k] = _mm512_setzero_si512();
+        for (int k = 0; k < 4; k++) t[i][k] = magic;
     for (int s = 0; s < ns; s++) {
         __m512 v[4][2];
 #pragma GCC unroll 4
@@ -386,14 +396,16 @@ SG_INLINE SG_AVX512 void sg_gw1_tile(const int NF, const shardgrad *g, int f0, i
                 v[i][1] = _mm512_fmadd_ps(xb, db, v[i][1]);
             }
         }
-        uint32_t *vm = g->vmax + (size_t)s * SG_LANES;
-        __m512i mx = _mm512_loadu_si512(vm);
+        /* lane-wise max |v| with vrangeps (imm 0x0b: larger magnitude, sign
+         * cleared; a NaN operand gives a NaN, whose bits still compare
+         * above every finite value as unsigned) */
+        float *vm = (float *)(void *)(g->vmax + (size_t)s * SG_LANES);
+        __m512 mx = _mm512_range_ps(v[0][0], v[0][1], 0x0b);
 #pragma GCC unroll 4
-        for (int i = 0; i < NF; i++) {
-            mx = _mm512_max_epu32(mx, _mm512_and_si512(_mm512_castps_si512(v[i][0]), absm));
-            mx = _mm512_max_epu32(mx, _mm512_and_si512(_mm512_castps_si512(v[i][1]), absm));
-        }
-        _mm512_storeu_si512(vm, mx);
+        for (int i = 1; i < NF; i++)
+            mx = _mm512_range_ps(mx, _mm512_range_ps(v[i][0], v[i][1], 0x0b), 0x0b);
+        mx = _mm512_range_ps(mx, _mm512_loadu_ps(vm), 0x0b);
+        _mm512_storeu_ps(vm, mx);
         if (add) {
 #pragma GCC unroll 4
             for (int i = 0; i < NF; i++)
@@ -402,13 +414,14 @@ SG_INLINE SG_AVX512 void sg_gw1_tile(const int NF, const shardgrad *g, int f0, i
                     const __m512 vv = v[i][k];
                     const __m512d lo = _mm512_cvtps_pd(_mm512_castps512_ps256(vv));
                     const __m512d hi = _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(vv), 1)));
-                    q[i][2 * k] = _mm512_add_epi64(q[i][2 * k], _mm512_castpd_si512(_mm512_fmadd_pd(lo, fsv, magic)));
-                    q[i][2 * k + 1] = _mm512_add_epi64(q[i][2 * k + 1], _mm512_castpd_si512(_mm512_fmadd_pd(hi, fsv, magic)));
+                    t[i][2 * k] = _mm512_fmadd_round_pd(lo, fsv, t[i][2 * k], _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC);
+                    t[i][2 * k + 1] = _mm512_fmadd_round_pd(hi, fsv, t[i][2 * k + 1], _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC);
                 }
         }
     }
-    if (add) {
-        const __m512i corr = _mm512_set1_epi64((long long)((uint64_t)ns * SG_MAGIC_BITS));
+    {
+        /* without add every t is M and the stored sums are 0 */
+        const __m512i mbits = _mm512_set1_epi64((long long)SG_MAGIC_BITS);
 #pragma GCC unroll 4
         for (int i = 0; i < NF; i++)
 #pragma GCC unroll 4
@@ -416,21 +429,19 @@ SG_INLINE SG_AVX512 void sg_gw1_tile(const int NF, const shardgrad *g, int f0, i
                 const __mmask16 mk = k < 2 ? mk0 : mk1;
                 const __mmask8 m8 = (__mmask8)((k & 1) ? (mk >> 8) : (mk & 0xff));
                 int64_t *a = acc + (size_t)(f0 + i) * (size_t)H + (size_t)(j0 + 8 * k);
-                __m512i cur = _mm512_maskz_loadu_epi64(m8, a);
-                cur = _mm512_add_epi64(cur, _mm512_sub_epi64(q[i][k], corr));
-                _mm512_mask_storeu_epi64(a, m8, cur);
+                _mm512_mask_storeu_epi64(a, m8, _mm512_sub_epi64(_mm512_castpd_si512(t[i][k]), mbits));
             }
     }
 }
 
-static SG_AVX512 void sg_gw1_avx512(const shardgrad *g, int add, double fs, int64_t *acc)
+/* Features [fb, fe): as sg_gw1_generic, but vmax keeps 16 lanes. */
+static SG_AVX512 void sg_gw1_avx512(const shardgrad *g, int fb, int fe, int add, double fs, int64_t *acc)
 {
-    const int F = g->shape.n_in, H = g->shape.n_hidden;
-    memset(g->vmax, 0, (size_t)g->n_shards * SG_LANES * sizeof *g->vmax);
+    const int H = g->shape.n_hidden;
     for (int j0 = 0; j0 < H; j0 += 32) {
-        int f0 = 0;
-        for (; f0 + 4 <= F; f0 += 4) sg_gw1_tile(4, g, f0, j0, add, fs, acc);
-        switch (F - f0) {
+        int f0 = fb;
+        for (; f0 + 4 <= fe; f0 += 4) sg_gw1_tile(4, g, f0, j0, add, fs, acc);
+        switch (fe - f0) {
         case 3: sg_gw1_tile(3, g, f0, j0, add, fs, acc); break;
         case 2: sg_gw1_tile(2, g, f0, j0, add, fs, acc); break;
         case 1: sg_gw1_tile(1, g, f0, j0, add, fs, acc); break;
@@ -439,11 +450,90 @@ static SG_AVX512 void sg_gw1_avx512(const shardgrad *g, int add, double fs, int6
     }
 }
 
+/* sg_dot16 with vectors: the same lane chains and the same tree. */
+static inline SG_AVX512 float sg_dot16_avx512(const float *a, const float *w, int H)
+{
+    __m512 p = _mm512_setzero_ps();
+    for (int h0 = 0; h0 < H; h0 += 16) {
+        const __mmask16 mk = sg_mask(h0, H);
+        p = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(mk, a + h0), _mm512_maskz_loadu_ps(mk, w + h0), p);
+    }
+    /* q[l] = p[l] + p[l+8]; r[l] = q[l] + q[l+4]; t[l] = r[l] + r[l+2]; t0 + t1 */
+    const __m256 q = _mm256_add_ps(_mm512_castps512_ps256(p),
+                                   _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(p), 1)));
+    const __m128 r = _mm_add_ps(_mm256_castps256_ps128(q), _mm256_extractf128_ps(q, 1));
+    const __m128 t = _mm_add_ps(r, _mm_movehl_ps(r, r));
+    return _mm_cvtss_f32(_mm_add_ss(t, _mm_shuffle_ps(t, t, 1)));
+}
+
+/* sg_rest with vectors, loop for loop the same arithmetic. */
+static SG_AVX512 void sg_rest_avx512(shardgrad *g, const float *params, const int32_t *y, double *loss)
+{
+    const mlp_shape *sh = &g->shape;
+    const int H = sh->n_hidden, C = sh->n_out, m = g->rows, ns = g->n_shards, R = ns * m;
+    const float *b2 = params + g->L.b2;
+    const __m512 zero = _mm512_setzero_ps();
+
+    for (int r = 0; r < R; r++)
+        for (int c = 0; c < C; c++)
+            g->p[(size_t)r * (size_t)C + (size_t)c] =
+                sg_dot16_avx512(g->a1 + (size_t)r * (size_t)H, g->w2t + (size_t)c * (size_t)H, H) + b2[c];
+    mlp_output(sh, g->p, R);
+    for (int s = 0; s < ns; s++)
+        loss[s] = mlp_loss_rows(sh, g->p + (size_t)s * (size_t)m * (size_t)C, y + (size_t)s * (size_t)m, m);
+    mlp_output_grad(sh, g->p, y, R);
+
+    for (int r = 0; r < R; r++) {
+        float *d = g->d1 + (size_t)r * (size_t)H;
+        const float *a = g->a1 + (size_t)r * (size_t)H, *dz = g->p + (size_t)r * (size_t)C;
+        for (int h0 = 0; h0 < H; h0 += 16) {
+            const __mmask16 mk = sg_mask(h0, H);
+            __m512 acc = zero;
+            for (int c = 0; c < C; c++)
+                acc = _mm512_fmadd_ps(_mm512_set1_ps(dz[c]), _mm512_maskz_loadu_ps(mk, g->w2t + (size_t)c * (size_t)H + (size_t)h0), acc);
+            const __mmask16 pos = _mm512_mask_cmp_ps_mask(mk, _mm512_maskz_loadu_ps(mk, a + h0), zero, _CMP_GT_OQ);
+            _mm512_mask_storeu_ps(d + h0, mk, _mm512_maskz_mov_ps(pos, acc));
+        }
+    }
+
+    for (int s = 0; s < ns; s++) {
+        float *gb1 = g->small + (size_t)s * g->nsmall, *gw2 = gb1 + H, *gb2 = gw2 + (size_t)H * (size_t)C;
+        const int r0 = s * m;
+        for (int h0 = 0; h0 < H; h0 += 8) {
+            /* 8 columns: a 16-lane mask with only the low 8 lanes (no AVX512VL) */
+            const __mmask16 mk = (__mmask16)(sg_mask(h0, H) & 0xff);
+            __m512d acc = _mm512_setzero_pd();
+            for (int r = r0; r < r0 + m; r++)
+                acc = _mm512_add_pd(acc, _mm512_cvtps_pd(_mm512_castps512_ps256(
+                                             _mm512_maskz_loadu_ps(mk, g->d1 + (size_t)r * (size_t)H + (size_t)h0))));
+            _mm512_mask_storeu_ps(gb1 + h0, mk, _mm512_castps256_ps512(_mm512_cvtpd_ps(acc)));
+        }
+        for (int c = 0; c < C; c++) {
+            float *dst = C == 1 ? gw2 : g->tmp;
+            for (int h0 = 0; h0 < H; h0 += 16) {
+                const __mmask16 mk = sg_mask(h0, H);
+                __m512 acc = zero;
+                for (int r = r0; r < r0 + m; r++)
+                    acc = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(mk, g->a1 + (size_t)r * (size_t)H + (size_t)h0),
+                                          _mm512_set1_ps(g->p[(size_t)r * (size_t)C + (size_t)c]), acc);
+                _mm512_mask_storeu_ps(dst + h0, mk, acc);
+            }
+            if (C > 1)
+                for (int h = 0; h < H; h++) gw2[(size_t)h * (size_t)C + (size_t)c] = g->tmp[h];
+        }
+        for (int c = 0; c < C; c++) {
+            double acc = 0.0;
+            for (int r = r0; r < r0 + m; r++) acc += (double)g->p[(size_t)r * (size_t)C + (size_t)c];
+            gb2[c] = (float)acc;
+        }
+    }
+}
+
 static SG_AVX512 void sg_fb_avx512(shardgrad *g, const float *params, const float *x, const int32_t *y, double *loss)
 {
     sg_z1_avx512(x, g->n_shards * g->rows, g->shape.n_in, params + g->L.w1, params + g->L.b1,
                  g->shape.n_hidden, g->a1);
-    sg_rest(g, params, y, loss);
+    sg_rest_avx512(g, params, y, loss);
 }
 #endif
 
@@ -480,23 +570,35 @@ static int sg_exponent_of_bits(uint32_t mb)
     return e;
 }
 
-void shardgrad_add(shardgrad *g, int exponent, int headroom, int64_t *acc, int *es)
+void shardgrad_sum(shardgrad *g, int f_begin, int f_end, int exponent, int headroom, int64_t *acc, int *es)
 {
     const int scale = exactsum_scale(exponent, headroom);
     const int add = scale >= DBL_MIN_EXP - 1 && scale <= DBL_MAX_EXP - 1;
     const double fs = add ? ldexp(1.0, scale) : 0.0;
+    assert(0 <= f_begin && f_begin <= f_end && f_end <= g->shape.n_in);
+    if (f_begin == 0) memset(g->vmax, 0, (size_t)g->n_shards * SG_LANES * sizeof *g->vmax);
 #if SG_HAVE_AVX512
-    if (shardgrad_variant() == SHARDGRAD_AVX512) sg_gw1_avx512(g, add, fs, acc + g->L.w1);
+    if (shardgrad_variant() == SHARDGRAD_AVX512) sg_gw1_avx512(g, f_begin, f_end, add, fs, acc + g->L.w1);
     else
 #endif
-        sg_gw1_generic(g, add, fs, acc + g->L.w1);
+        sg_gw1_generic(g, f_begin, f_end, add, fs, acc + g->L.w1);
+    if (f_end < g->shape.n_in) return;
+    memset(acc + g->L.b1, 0, g->nsmall * sizeof *acc);
     for (int s = 0; s < g->n_shards; s++) {
         uint32_t mb = 0;
         for (int l = 0; l < SG_LANES; l++) mb = g->vmax[(size_t)s * SG_LANES + (size_t)l] > mb ? g->vmax[(size_t)s * SG_LANES + (size_t)l] : mb;
         int e1 = sg_exponent_of_bits(mb);
         /* the small blocks: exactsum's own fused pass (same arithmetic) */
-        int e2 = add ? exactsum_add_predicted(acc + g->L.b1, g->small + (size_t)s * g->nsmall, g->nsmall, exponent, headroom)
-                     : exactsum_exponent(g->small + (size_t)s * g->nsmall, g->nsmall);
+        const float *sm = g->small + (size_t)s * g->nsmall;
+        int64_t *a = acc + g->L.b1;
+        uint32_t mb2 = 0;
+        for (size_t i = 0; i < g->nsmall; i++) {
+            uint32_t b = sg_abs_bits(sm[i]);
+            mb2 = b > mb2 ? b : mb2;
+        }
+        if (add)
+            for (size_t i = 0; i < g->nsmall; i++) a[i] = (int64_t)((uint64_t)a[i] + sg_fixed_bits(sm[i], fs));
+        int e2 = sg_exponent_of_bits(mb2);
         es[s] = e1 > e2 ? e1 : e2;
     }
 }

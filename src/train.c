@@ -160,6 +160,7 @@ typedef struct reducer {
     int64_t step;       /* for stall messages */
     int epoch;
     int *es;            /* per local shard: exponent of its gradient (last pass) */
+    int F;              /* input features (rows of the W1 block) */
 } reducer;
 
 /* Wait for the step's allreduce.  With a timeout, a rank that never
@@ -205,12 +206,13 @@ static int reduce_once(MPI_Comm comm, reducer *r, shardgrad *g, const double *lo
                        int e, int stop, rg_error *err)
 {
     int64_t *extra = r->buf + r->n;
-    memset(r->buf, 0, r->len * sizeof *r->buf);
+    if (nls == 0) memset(r->buf, 0, r->n * sizeof *r->buf);  /* else shardgrad_sum overwrites it */
+    memset(extra, 0, (r->len - r->n) * sizeof *r->buf);
     extra[SLOT_STOP] = stop;
     /* one pass: add with the predicted scale and find each shard's
      * exponent; a shard above the prediction spoils r->buf[0..n), which
      * is fine: the overflow count makes every rank redo the step */
-    if (nls > 0) shardgrad_add(g, e, r->headroom, r->buf, r->es);
+    if (nls > 0) shardgrad_sum(g, 0, r->F, e, r->headroom, r->buf, r->es);
     for (int s = 0; s < nls; s++) {
         int es = r->es[s];
         if (es == INT32_MAX || !isfinite(loss[s])) { extra[SLOT_NONFINITE]++; continue; }
@@ -464,6 +466,7 @@ int train_run(MPI_Comm comm, const config *cfg, const dataset *ds, const train_o
     red.len = lay.n + SLOT_HIST + HIST_W;
     red.buf = malloc(red.len * sizeof *red.buf);
     red.e_pred = INT_MIN;
+    red.F = F;
     while ((1 << red.headroom) < V) red.headroom++;
     if (!res->params || !res->loss || !res->test_auc || !res->auc_lo || !res->auc_hi || !res->wall_s ||
         !res->samples_per_s || (res->shape.softmax && !res->class_eval) || !we || !adam || !g || !loss ||

@@ -1,8 +1,10 @@
 /** \file test_shardgrad.c
  *  Unit tests of the training kernels (shardgrad.h): per-shard gradients
  *  against the double-precision reference of mlp.h, the fused fixed-point
- *  add against exactsum_add of the materialised gradients (bit for bit),
- *  a shard's bits independent of the other shards in the batch, the
+ *  sum against a plain floor(g 2^S) sum of the materialised gradients
+ *  (bit for bit),
+ *  whole or in pieces, a shard's bits independent of the other shards in
+ *  the batch, the
  *  AVX-512 and portable variants bit for bit, prediction failure and
  *  non-finite detection, and the constructor's preconditions.
  */
@@ -71,6 +73,13 @@ static void free_problem(problem *p)
     free(p->y);
 }
 
+/* The reference conversion: acc[i] += floor(x[i] 2^scale) (exact in double
+ * for the scales used here). */
+static void ref_add_floor(int64_t *acc, const float *x, size_t n, int scale)
+{
+    for (size_t i = 0; i < n; i++) acc[i] += (int64_t)floor(ldexp((double)x[i], scale));
+}
+
 /* Run forward/backward with the current variant; grads[s*n] materialised. */
 static shardgrad *run(const problem *p, double *loss, float *grads)
 {
@@ -123,9 +132,9 @@ static void test_grad_matches_f64(void **state)
     }
 }
 
-/* The fused add equals exactsum_add of every materialised shard gradient,
- * and es[s] is exactsum_exponent of it, bit for bit. */
-static void check_fused(const problem *p)
+/* The fused sum equals the floor sum of every materialised shard
+ * gradient, and es[s] is exactsum_exponent of it, bit for bit. */
+static void check_fused(const problem *p, int extra)
 {
     const size_t n = p->L.n;
     double *loss = xcalloc((size_t)p->ns, sizeof *loss);
@@ -138,16 +147,24 @@ static void check_fused(const problem *p)
         int e = exactsum_exponent(grads + (size_t)s * n, n);
         if (e > emax) emax = e;
     }
-    shardgrad_add(g, emax, HEADROOM, acc, es);
+    /* extra > 0: an exponent far above the data, so the scaled values
+     * have fractional parts and the rounding rule (floor) matters */
+    emax += extra;
+    for (size_t i = 0; i < n; i++) acc[i] = (int64_t)(i * 7919u) - 5;  /* overwritten, not added to */
+    shardgrad_sum(g, 0, p->s.n_in, emax, HEADROOM, acc, es);
     for (int s = 0; s < p->ns; s++) {
         assert_int_equal(es[s], exactsum_exponent(grads + (size_t)s * n, n));
-        exactsum_add(ref, grads + (size_t)s * n, n, exactsum_scale(emax, HEADROOM));
+        ref_add_floor(ref, grads + (size_t)s * n, n, exactsum_scale(emax, HEADROOM));
     }
     assert_memory_equal(acc, ref, n * sizeof *acc);
-    /* adding onto a non-zero accumulator adds (does not overwrite) */
-    shardgrad_add(g, emax, HEADROOM, acc, es);
-    for (int s = 0; s < p->ns; s++) exactsum_add(ref, grads + (size_t)s * n, n, exactsum_scale(emax, HEADROOM));
+    /* in pieces of 1, 2, 3, ... features: the same sum and exponents */
+    memset(acc, 0x5a, n * sizeof *acc);
+    for (int f = 0, w = 1; f < p->s.n_in; f += w, w++) {
+        int fe = f + w < p->s.n_in ? f + w : p->s.n_in;
+        shardgrad_sum(g, f, fe, emax, HEADROOM, acc, es);
+    }
     assert_memory_equal(acc, ref, n * sizeof *acc);
+    for (int s = 0; s < p->ns; s++) assert_int_equal(es[s], exactsum_exponent(grads + (size_t)s * n, n));
     shardgrad_free(g);
     free(loss); free(grads); free(acc); free(ref); free(es);
 }
@@ -159,7 +176,8 @@ static void test_fused_equals_exactsum(void **state)
         if (shardgrad_set_variant(v) != 0) continue;
         for (size_t k = 0; k < N_SHAPES; k++) {
             problem p = make_problem(shapes[k][0], shapes[k][1], shapes[k][2], 5, shapes[k][3], 21 + k);
-            check_fused(&p);
+            check_fused(&p, 0);
+            check_fused(&p, 40);
             free_problem(&p);
         }
     }
@@ -214,7 +232,7 @@ static void test_variants_agree(void **state)
             acc[v] = xcalloc(n, sizeof *acc[v]);
             es[v] = xcalloc((size_t)p.ns, sizeof *es[v]);
             shardgrad *g = run(&p, loss[v], grads[v]);
-            shardgrad_add(g, 6, HEADROOM, acc[v], es[v]);
+            shardgrad_sum(g, 0, p.s.n_in, 6, HEADROOM, acc[v], es[v]);
             shardgrad_free(g);
         }
         assert_memory_equal(loss[0], loss[1], (size_t)p.ns * sizeof *loss[0]);
@@ -241,23 +259,23 @@ static void test_prediction_and_nonfinite(void **state)
         int64_t *acc = xcalloc(n, sizeof *acc);
         int es[4], emax = EXACTSUM_EXP_ZERO;
         shardgrad *g = run(&p, loss, grads);
-        shardgrad_add(g, 0, HEADROOM, acc, es);
+        shardgrad_sum(g, 0, p.s.n_in, 0, HEADROOM, acc, es);
         for (int s = 0; s < 4; s++) emax = es[s] > emax ? es[s] : emax;
         memset(acc, 0, n * sizeof *acc);
-        shardgrad_add(g, emax - 1, HEADROOM, acc, es);
+        shardgrad_sum(g, 0, p.s.n_in, emax - 1, HEADROOM, acc, es);
         int above = 0;
         for (int s = 0; s < 4; s++) above += es[s] > emax - 1;
         assert_true(above >= 1);
         /* the first step's "unknown" exponent: nothing added, exponents found */
-        memset(acc, 0, n * sizeof *acc);
-        shardgrad_add(g, EXACTSUM_EXP_ZERO, HEADROOM, acc, es);
+        memset(acc, 0x5a, n * sizeof *acc);
+        shardgrad_sum(g, 0, p.s.n_in, EXACTSUM_EXP_ZERO, HEADROOM, acc, es);
         for (size_t i = 0; i < n; i++) assert_int_equal(acc[i], 0);
         for (int s = 0; s < 4; s++) assert_true(es[s] > EXACTSUM_EXP_ZERO && es[s] <= emax);
         shardgrad_free(g);
 
         p.x[(size_t)2 * 3 * 9 + 4] = NAN;  /* shard 2, its first row */
         g = run(&p, loss, grads);
-        shardgrad_add(g, emax, HEADROOM, acc, es);
+        shardgrad_sum(g, 0, p.s.n_in, emax, HEADROOM, acc, es);
         for (int s = 0; s < 4; s++) {
             if (s == 2) assert_int_equal(es[s], INT32_MAX);
             else assert_true(es[s] < INT32_MAX && isfinite(loss[s]));

@@ -1,7 +1,7 @@
 /** \file shardgrad.h
  *  The training step's numeric core: forward and backward for all rows
  *  one rank holds in a step, and the per-shard gradients added to the
- *  step's fixed-point accumulator without materialising them.
+ *  step's fixed-point sum without materialising them.
  *
  *  A step of one rank covers S local shards of m rows each (rows stored
  *  shard-major: rows s*m .. s*m+m-1 belong to shard s).  The gradient of
@@ -26,10 +26,12 @@
  *    gb1, gb2  = column sums of dZ1, dZ2 over the shard's rows in double,
  *                rounded once to float
  *
- *  The fixed-point conversion is exactsum_add's: q = rint(g * 2^scale)
- *  added with wrap-around int64 arithmetic, so the accumulator after all
- *  shards of all ranks is exactly sum_s exactsum_add(grad_s), whatever the
- *  split (tests/test_shardgrad.c checks both claims bit for bit).
+ *  The fixed-point value of a gradient entry g is q = floor(g 2^scale),
+ *  scale = exactsum_scale(exponent, headroom) (exactsum.h rounds to
+ *  nearest; the bounds are the same), and q are summed with wrap-around
+ *  int64 arithmetic, so the sum after all shards of all ranks is exactly
+ *  sum_s q(grad_s), whatever the split (tests/test_shardgrad.c checks
+ *  both claims bit for bit).
  *
  *  Pure kernels on plain arrays: no MPI, no I/O, no allocation after
  *  shardgrad_new.
@@ -52,21 +54,27 @@ void shardgrad_free(shardgrad *g);
 /** Forward and backward pass of n_shards * rows rows (n_shards <=
  *  max_shards).  x: row-major [n_shards*rows][F]; y: labels.  loss[s] is
  *  shard s's summed loss (double, rows in order; NaN for an invalid
- *  label).  x must stay unchanged until the last shardgrad_add or
+ *  label).  x must stay unchanged until the last shardgrad_sum or
  *  shardgrad_shard of this step (the weight gradients read it again). */
 void shardgrad_forward_backward(shardgrad *g, const float *params, const float *x,
                                 const int32_t *y, int n_shards, double *loss);
 
-/** For every shard s of the last forward_backward: es[s] =
- *  exactsum_exponent(grad_s) (INT32_MAX if any value is NaN or infinite),
- *  and, when 2^exactsum_scale(exponent, headroom) is a normal double,
- *  acc[0..n) += exactsum_add(grad_s) for every s (wrap-around; the result
- *  is meaningful only if every es[s] <= exponent).  acc has
- *  mlp_layout_of(s).n elements. */
-void shardgrad_add(shardgrad *g, int exponent, int headroom, int64_t *acc, int *es);
+/** The fixed-point sum over the shards of the last forward_backward, in
+ *  pieces: rows [f_begin, f_end) of the W1 block of acc are OVERWRITTEN
+ *  with sum_s q(gW1_s) (q as in the file comment).  Call with consecutive ranges from
+ *  f_begin = 0 to f_end = F (a single call 0..F is fine); the call that
+ *  ends at F also overwrites the b1, W2, b2 blocks and sets es[s] =
+ *  exactsum_exponent(grad_s) for every shard (INT32_MAX if a value is NaN
+ *  or infinite).  So after the last call acc[0..n) = sum_s q(grad_s)
+ *  exactly, which is meaningful when every es[s] <= exponent.  When 2^scale is not a normal double (a tiny exponent, as
+ *  for the "unknown" exponent of a first step) nothing is converted and
+ *  acc is zero; es is still exact.  acc has mlp_layout_of(s).n elements.
+ *  The pieces let a caller start reducing rows [0, f) of W1 while the
+ *  rest is being converted. */
+void shardgrad_sum(shardgrad *g, int f_begin, int f_end, int exponent, int headroom, int64_t *acc, int *es);
 
 /** Shard s's gradient materialised into grad[n], the same bits that
- *  shardgrad_add converts (for tests and diagnostics). */
+ *  shardgrad_sum sums (for tests and diagnostics). */
 void shardgrad_shard(const shardgrad *g, int s, float *grad);
 
 /** Kernel variants.  The default is the fastest the CPU supports;
