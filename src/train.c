@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "riskgrid/adam.h"
+#include "riskgrid/allreduce.h"
 #include "riskgrid/exactsum.h"
 #include "riskgrid/log.h"
 #include "riskgrid/rng.h"
@@ -152,8 +153,9 @@ done:
 
 typedef struct reducer {
     size_t n;           /* parameters */
-    size_t len;         /* n + 3 + HIST_W */
-    int64_t *buf;       /* the fused vector, reduced in place */
+    size_t len;         /* n + SLOT_HIST + HIST_W */
+    allreduce *ar;      /* the fused vector's reduction */
+    const int64_t *sum; /* the last reduced vector (len) */
     int headroom;       /* ceil(log2(V)) */
     int e_pred;         /* predicted exponent, same on all ranks; INT_MIN: unknown */
     double timeout;     /* stall timeout in seconds, 0: none */
@@ -163,13 +165,28 @@ typedef struct reducer {
     int F;              /* input features (rows of the W1 block) */
 } reducer;
 
+/* A rank stopped answering: no agreement is possible any more, so report
+ * and abort the whole job. */
+static int stall_abort(MPI_Comm comm, const reducer *r, double waited, rg_error *err)
+{
+    int rank = 0;
+    MPI_Comm_rank(comm, &rank);
+    fprintf(stderr, "riskgrid: error: stall: rank %d waited %.0f s for the other ranks in the gradient allreduce "
+            "of step %lld (epoch %d); a rank stopped responding (killed, stopped, or its node was lost); "
+            "aborting the job ([train] stall_timeout = %g)\n",
+            rank, waited, (long long)r->step + 1, r->epoch + 1, r->timeout);
+    fflush(stderr);
+    MPI_Abort(comm, EXIT_FAILURE_);
+    return error_set(err, ERR_MPI, "stall");
+}
+
 /* Wait for the step's allreduce.  With a timeout, a rank that never
  * arrives (killed, SIGSTOPped, node lost) would block the others forever:
  * after `timeout` seconds the waiting ranks report it and abort the job
  * (no agreement is possible with a missing rank). */
 static int wait_step(MPI_Comm comm, MPI_Request *req, const reducer *r, rg_error *err)
 {
-    int done = 0, rank = 0;
+    int done = 0;
     double waited = 0.0, last;
     struct timespec nap = {0, 20000};
     if (r->timeout <= 0) return log_mpi_check(MPI_Wait(req, MPI_STATUS_IGNORE), "MPI_Wait(gradients)", err);
@@ -187,32 +204,25 @@ static int wait_step(MPI_Comm comm, MPI_Request *req, const reducer *r, rg_error
         last = now;
         if (waited > r->timeout) break;
     }
-    MPI_Comm_rank(comm, &rank);
-    fprintf(stderr, "riskgrid: error: stall: rank %d waited %.0f s for the other ranks in the gradient allreduce "
-            "of step %lld (epoch %d); a rank stopped responding (killed, stopped, or its node was lost); "
-            "aborting the job ([train] stall_timeout = %g)\n",
-            rank, waited, (long long)r->step + 1, r->epoch + 1, r->timeout);
-    fflush(stderr);
-    MPI_Abort(comm, EXIT_FAILURE_);
-    return error_set(err, ERR_MPI, "stall");
+    return stall_abort(comm, r, waited, err);
 }
 
 enum { SLOT_LOSS = 0, SLOT_NONFINITE = 1, SLOT_STOP = 2, SLOT_OVERFLOW = 3, SLOT_HIST = 4 };
 
-/* Convert the local shard gradients with exponent e and reduce, in place
- * in r->buf.  exact: e is the agreed exact maximum (second round), else
- * the prediction, checked by the fused pass. */
+/* Convert the local shard gradients with exponent e and reduce; r->sum
+ * then points to the sum.  e is the agreed exact maximum (second round),
+ * or the prediction, checked by the fused pass. */
 static int reduce_once(MPI_Comm comm, reducer *r, shardgrad *g, const double *loss, int nls,
                        int e, int stop, rg_error *err)
 {
-    int64_t *extra = r->buf + r->n;
-    if (nls == 0) memset(r->buf, 0, r->n * sizeof *r->buf);  /* else shardgrad_sum overwrites it */
-    memset(extra, 0, (r->len - r->n) * sizeof *r->buf);
+    int64_t *buf = allreduce_buf(r->ar), *extra = buf + r->n;
+    if (nls == 0) memset(buf, 0, r->n * sizeof *buf);  /* else shardgrad_sum overwrites it */
+    memset(extra, 0, (r->len - r->n) * sizeof *buf);
     extra[SLOT_STOP] = stop;
     /* one pass: add with the predicted scale and find each shard's
-     * exponent; a shard above the prediction spoils r->buf[0..n), which
-     * is fine: the overflow count makes every rank redo the step */
-    if (nls > 0) shardgrad_sum(g, 0, r->F, e, r->headroom, r->buf, r->es);
+     * exponent; a shard above the prediction spoils buf[0..n), which is
+     * fine: the overflow count makes every rank redo the step */
+    if (nls > 0) shardgrad_sum(g, 0, r->F, e, r->headroom, buf, r->es);
     for (int s = 0; s < nls; s++) {
         int es = r->es[s];
         if (es == INT32_MAX || !isfinite(loss[s])) { extra[SLOT_NONFINITE]++; continue; }
@@ -226,11 +236,10 @@ static int reduce_once(MPI_Comm comm, reducer *r, shardgrad *g, const double *lo
         extra[SLOT_LOSS] += exactsum_fixed(loss[s], LOSS_SCALE);
     }
     {
-        MPI_Request req = MPI_REQUEST_NULL;
-        int rc = log_mpi_check(MPI_Iallreduce(MPI_IN_PLACE, r->buf, (int)r->len, MPI_INT64_T, MPI_SUM, comm, &req),
-                               "MPI_Iallreduce(gradients)", err);
-        if (rc != 0) return rc;
-        return wait_step(comm, &req, r, err);
+        double waited = 0.0;
+        int rc = allreduce_sum(r->ar, r->timeout, &r->sum, &waited, err);
+        if (rc != 0 && r->timeout > 0 && waited > r->timeout) return stall_abort(comm, r, waited, err);
+        return rc;
     }
 }
 
@@ -242,8 +251,9 @@ static int reduce_step(MPI_Comm comm, reducer *r, shardgrad *g, const double *lo
                        rg_error *err)
 {
     int rc, e = r->e_pred == INT_MIN ? EXACTSUM_EXP_ZERO : r->e_pred;
-    const int64_t *extra = r->buf + r->n;
+    const int64_t *extra = NULL;
     if ((rc = reduce_once(comm, r, g, loss, nls, e, stop, err)) != 0) return rc;
+    extra = r->sum + r->n;
     if (extra[SLOT_NONFINITE] == 0 && (extra[SLOT_OVERFLOW] != 0 || r->e_pred == INT_MIN)) {
         /* exact maximum over all shards (the first pass found each
          * shard's exponent), then reduce again */
@@ -257,12 +267,13 @@ static int reduce_step(MPI_Comm comm, reducer *r, shardgrad *g, const double *lo
         }
         e = eall;
         if ((rc = reduce_once(comm, r, g, loss, nls, e, stop, err)) != 0) return rc;
+        extra = r->sum + r->n;
     }
     *nonfinite = extra[SLOT_NONFINITE];
     *stop_all = extra[SLOT_STOP];
     *loss_sum = exactsum_unfixed(extra[SLOT_LOSS], LOSS_SCALE);
     if (*nonfinite != 0) return 0;
-    exactsum_to_float(r->buf, r->n, exactsum_scale(e, r->headroom), 1.0 / (double)B, gmean);
+    exactsum_to_float(r->sum, r->n, exactsum_scale(e, r->headroom), 1.0 / (double)B, gmean);
     /* next exponent: the largest shard exponent seen (window of HIST_W) */
     {
         int next = e - (HIST_W - 1);
@@ -464,13 +475,12 @@ int train_run(MPI_Comm comm, const config *cfg, const dataset *ds, const train_o
     yb = malloc((size_t)(nls > 0 ? nls : 1) * (size_t)m * sizeof *yb);
     red.n = lay.n;
     red.len = lay.n + SLOT_HIST + HIST_W;
-    red.buf = malloc(red.len * sizeof *red.buf);
     red.e_pred = INT_MIN;
     red.F = F;
     while ((1 << red.headroom) < V) red.headroom++;
     if (!res->params || !res->loss || !res->test_auc || !res->auc_lo || !res->auc_hi || !res->wall_s ||
         !res->samples_per_s || (res->shape.softmax && !res->class_eval) || !we || !adam || !g || !loss ||
-        !st || !gmean || !xb || !yb || !red.buf || !red.es) {
+        !st || !gmean || !xb || !yb || !red.es) {
         error_set(err, ERR_NOMEM, "out of memory setting up training");
         goto agree;
     }
@@ -510,14 +520,15 @@ int train_run(MPI_Comm comm, const config *cfg, const dataset *ds, const train_o
     }
 agree:
     if ((rc = log_agree(comm, err)) != 0) goto done;
+    if ((rc = allreduce_new(comm, red.len, &red.ar, err)) != 0) goto done;
     red.timeout = cfg->stall_timeout;
     {
         const char *ts = getenv("RISKGRID_TEST_STOP_AT_STEP");
         test_stop_at = ts != NULL ? strtoll(ts, NULL, 10) : 0;
     }
-    log_info("training: %lld rows (%lld test), %d features -> %d hidden -> %d %s; %d epochs x %lld steps of %d rows; %d rank%s, %d virtual shards; %s kernels",
+    log_info("training: %lld rows (%lld test), %d features -> %d hidden -> %d %s; %d epochs x %lld steps of %d rows; %d rank%s, %d virtual shards; %s kernels, %s reduction",
              (long long)ds->n_train, (long long)ds->n_test, F, cfg->hidden, res->shape.n_out,
-             res->shape.softmax ? "softmax" : "sigmoid", cfg->epochs, (long long)spe, B, nranks, nranks == 1 ? "" : "s", V, shardgrad_variant_name(shardgrad_variant()));
+             res->shape.softmax ? "softmax" : "sigmoid", cfg->epochs, (long long)spe, B, nranks, nranks == 1 ? "" : "s", V, shardgrad_variant_name(shardgrad_variant()), allreduce_kind(red.ar));
     if (opt->resume != NULL)
         log_info("resuming from %s: epoch %d, step %lld of %lld (written by %d rank%s)", opt->checkpoint_path,
                  opt->resume->epochs_done + 1, (long long)(opt->resume->step - (int64_t)opt->resume->epochs_done * spe) + 1,
@@ -622,6 +633,6 @@ done:
     free(red.es);
     if (st != NULL) for (int s = 0; s < nls; s++) free(st[s].perm);
     free(st); free(loss); free(gmean); free(xb); free(yb);
-    free(red.buf);
+    allreduce_free(red.ar);
     return rc;
 }

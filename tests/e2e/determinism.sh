@@ -3,7 +3,8 @@
 # bitwise-identical /model, /train, /eval, /data and /grid datasets
 # (raw bytes compared by rg_h5cmp, no tolerance), and the portable kernels
 # (RISKGRID_KERNELS=generic) give the same bits as the default (AVX-512
-# where the CPU has it).
+# where the CPU has it), and so does the MPI reduction
+# (RISKGRID_ALLREDUCE=mpi) instead of the shared-memory one.
 source "$(dirname "$0")/common.sh"
 "$RISKGRID" gen --rows 3000 --seed 11 --out "$WORK/d.csv" 2>/dev/null
 write_job "$WORK/job.ini" "$WORK/d.csv"
@@ -17,7 +18,10 @@ done
 RISKGRID_KERNELS=generic mpirun_rg 3 run "$WORK/job.ini" --quiet --out "$WORK/generic.h5" || fail "run with generic kernels"
 "$RG_H5CMP" "$WORK/out1.h5" "$WORK/generic.h5" /model /train /eval /data /grid \
   || fail "the generic kernels and the default kernels differ"
+RISKGRID_ALLREDUCE=mpi mpirun_rg 3 run "$WORK/job.ini" --quiet --out "$WORK/mpi.h5" || fail "run with the MPI reduction"
+"$RG_H5CMP" "$WORK/out1.h5" "$WORK/mpi.h5" /model /train /eval /data /grid \
+  || fail "the MPI and the shared-memory reductions differ"
 # and the check can fail: a different seed must differ
 mpirun_rg 2 run "$WORK/job.ini" --quiet --set train.seed=8 --out "$WORK/other.h5"
 if "$RG_H5CMP" "$WORK/out1.h5" "$WORK/other.h5" /model >/dev/null; then fail "different seeds gave the same model"; fi
-echo "determinism: 1, 2, 3, 4 ranks and both kernel variants bitwise identical"
+echo "determinism: 1, 2, 3, 4 ranks and both kernel variants and both reductions bitwise identical"

@@ -1,0 +1,52 @@
+/** \file allreduce.h
+ *  The training step's in-place int64 sum over all ranks, with a stall
+ *  timeout.
+ *
+ *  Integer addition is exact and associative, so every implementation
+ *  gives the same bits; the module picks the fastest available:
+ *    - 1 rank: no communication;
+ *    - every rank on one node: a shared-memory reduction (MPI-3 shared
+ *      window; each rank sums a 1/P slice of all contributions into a
+ *      shared result; two spin barriers per call).  For the small vectors
+ *      of this job it is several times faster than MPI_Allreduce over
+ *      Open MPI's shared-memory transport (bench/allreduce_bench.c);
+ *    - otherwise, or with RISKGRID_ALLREDUCE=mpi: MPI_Iallreduce in place.
+ *  A call waits at most `timeout` seconds (0: forever) of its own polling
+ *  time for the other ranks; time when the whole job was suspended (a gap
+ *  of more than 0.5 s between two polls) does not count.
+ *
+ *  Usage per step: write the contribution into allreduce_buf(a) (len
+ *  int64), call allreduce_sum, read the sum through the returned pointer.
+ *  The sum stays valid until the next-but-one allreduce_sum; the
+ *  contribution buffer changes after every call.
+ */
+#ifndef RISKGRID_ALLREDUCE_H
+#define RISKGRID_ALLREDUCE_H
+
+#include <mpi.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "riskgrid/error.h"
+
+typedef struct allreduce allreduce;
+
+/** Collective over comm.  len >= 1 int64 per call. */
+int allreduce_new(MPI_Comm comm, size_t len, allreduce **out, rg_error *err);
+
+/** Collective (frees the shared window); NULL is a no-op on every rank. */
+void allreduce_free(allreduce *a);
+
+/** Where this rank writes its contribution for the next allreduce_sum. */
+int64_t *allreduce_buf(allreduce *a);
+
+/** Collective: *sum points to the element-wise sum of all contributions.
+ *  Returns ERR_MPI with a message naming the wait when the timeout
+ *  expired (a rank stopped responding); the caller cannot continue with
+ *  collectives then and should abort the job. */
+int allreduce_sum(allreduce *a, double timeout, const int64_t **sum, double *waited, rg_error *err);
+
+/** "none" (1 rank), "shm" or "mpi". */
+const char *allreduce_kind(const allreduce *a);
+
+#endif

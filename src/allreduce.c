@@ -1,0 +1,249 @@
+/** \file allreduce.c
+ *  The step's int64 sum over ranks: shared memory on one node, MPI
+ *  otherwise (see allreduce.h).
+ *
+ *  Shared-memory protocol, P ranks, call k uses parity p = k mod 2:
+ *    1. rank r has written its contribution C_r[p] (its own window part);
+ *    2. barrier A;
+ *    3. rank r sums slice r of all C_q[p] into the shared result R[p];
+ *    4. barrier B; R[p] is the sum.
+ *  Two parities make this safe with two barriers per call.  C_r[p] is
+ *  next written for call k+2, after rank r returned from call k+1, i.e.
+ *  after barrier B of call k+1, which every rank reaches only after step 3
+ *  of call k+1, long after its reads of C_r[p] in step 3 of call k.  R[p]
+ *  is next written in step 3 of call k+2, after barrier A of call k+2,
+ *  which every rank reaches only after it is done with the sum of call k
+ *  (the contract: a sum is valid until the next-but-one call).
+ *
+ *  The barrier is a central counter with a generation number, both C11
+ *  sequentially consistent atomics in rank 0's part of the window (lock-
+ *  free 64-bit atomics are address-free, so they work across processes).
+ *  Waiting spins briefly, then yields the CPU (ranks may outnumber
+ *  cores), then sleeps, and counts its own waiting time for the timeout.
+ */
+#include "riskgrid/allreduce.h"
+
+#include <sched.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "riskgrid/log.h"
+
+enum { AR_NONE = 0, AR_SHM = 1, AR_MPI = 2 };
+
+typedef struct ar_ctl {
+    _Atomic uint64_t arrived;  /* ranks in the current barrier */
+    char pad1[64 - sizeof(uint64_t)];
+    _Atomic uint64_t gen;      /* barriers completed */
+    char pad2[64 - sizeof(uint64_t)];
+} ar_ctl;
+
+struct allreduce {
+    MPI_Comm comm;
+    int rank, size, kind, parity;
+    size_t len, chunk;
+    int64_t *priv;              /* AR_NONE, AR_MPI: the buffer */
+    MPI_Win win;
+    int have_win;
+    int64_t **contrib;          /* AR_SHM: [rank*2 + parity] */
+    int64_t *result[2];         /* AR_SHM: shared sums */
+    ar_ctl *ctl;
+};
+
+const char *allreduce_kind(const allreduce *a)
+{
+    return a->kind == AR_SHM ? "shm" : a->kind == AR_MPI ? "mpi" : "none";
+}
+
+int64_t *allreduce_buf(allreduce *a)
+{
+    return a->kind == AR_SHM ? a->contrib[(size_t)a->rank * 2 + (size_t)a->parity] : a->priv;
+}
+
+void allreduce_free(allreduce *a)
+{
+    if (a == NULL) return;
+    if (a->have_win) MPI_Win_free(&a->win);
+    free(a->contrib);
+    free(a->priv);
+    free(a);
+}
+
+/* Shared window: rank 0 holds [ctl][R0][R1][C0][C1], others [C0][C1]. */
+static int ar_shm_setup(allreduce *a, rg_error *err)
+{
+    int rc = 0;
+    const size_t vbytes = a->len * sizeof(int64_t);
+    size_t mine = 2 * vbytes + (a->rank == 0 ? sizeof(ar_ctl) + 2 * vbytes : 0);
+    void *base = NULL;
+    MPI_Info info = MPI_INFO_NULL;
+    if ((rc = log_mpi_check(MPI_Info_create(&info), "MPI_Info_create", err)) != 0) goto done;
+    if ((rc = log_mpi_check(MPI_Info_set(info, "alloc_shared_noncontig", "true"), "MPI_Info_set", err)) != 0) goto done;
+    if ((rc = log_mpi_check(MPI_Win_allocate_shared((MPI_Aint)mine, 1, info, a->comm, &base, &a->win),
+                            "MPI_Win_allocate_shared", err)) != 0)
+        goto done;
+    a->have_win = 1;
+    a->contrib = calloc((size_t)a->size * 2, sizeof *a->contrib);
+    if (a->contrib == NULL) { rc = error_set(err, ERR_NOMEM, "out of memory"); goto done; }
+    for (int r = 0; r < a->size; r++) {
+        MPI_Aint sz = 0;
+        int du = 0;
+        char *p = NULL;
+        if ((rc = log_mpi_check(MPI_Win_shared_query(a->win, r, &sz, &du, &p), "MPI_Win_shared_query", err)) != 0)
+            goto done;
+        if (r == 0) {
+            a->ctl = (ar_ctl *)(void *)p;
+            a->result[0] = (int64_t *)(void *)(p + sizeof(ar_ctl));
+            a->result[1] = a->result[0] + a->len;
+            p += sizeof(ar_ctl) + 2 * vbytes;
+        }
+        a->contrib[(size_t)r * 2] = (int64_t *)(void *)p;
+        a->contrib[(size_t)r * 2 + 1] = a->contrib[(size_t)r * 2] + a->len;
+    }
+    if (a->rank == 0) {
+        atomic_init(&a->ctl->arrived, 0);
+        atomic_init(&a->ctl->gen, 0);
+    }
+    /* slices of whole cache lines (8 int64), one per rank */
+    a->chunk = ((a->len + (size_t)a->size - 1) / (size_t)a->size + 7) / 8 * 8;
+    /* the counters are initialised before anyone uses them */
+    rc = log_mpi_check(MPI_Barrier(a->comm), "MPI_Barrier", err);
+done:
+    if (info != MPI_INFO_NULL) MPI_Info_free(&info);
+    return rc;
+}
+
+int allreduce_new(MPI_Comm comm, size_t len, allreduce **out, rg_error *err)
+{
+    int rc = 0, node_size = 0, want_mpi = 0, any_mpi = 0;
+    MPI_Comm node = MPI_COMM_NULL;
+    allreduce *a = calloc(1, sizeof *a);
+    *out = NULL;
+    if (a == NULL || len < 1) { error_set(err, a == NULL ? ERR_NOMEM : ERR_INTERNAL, "allreduce_new: out of memory or empty"); goto agree; }
+    a->comm = comm;
+    a->len = len;
+    MPI_Comm_rank(comm, &a->rank);
+    MPI_Comm_size(comm, &a->size);
+    if ((rc = log_mpi_check(MPI_Comm_split_type(comm, MPI_COMM_TYPE_SHARED, 0, MPI_INFO_NULL, &node),
+                            "MPI_Comm_split_type", err)) != 0)
+        goto agree;
+    MPI_Comm_size(node, &node_size);
+    {
+        const char *e = getenv("RISKGRID_ALLREDUCE");
+        want_mpi = (e != NULL && strcmp(e, "mpi") == 0) || node_size != a->size;
+    }
+agree:
+    if ((rc = log_agree(comm, err)) != 0) goto done;
+    /* one choice for all ranks, even if their environments differ */
+    if ((rc = log_mpi_check(MPI_Allreduce(&want_mpi, &any_mpi, 1, MPI_INT, MPI_MAX, comm), "MPI_Allreduce", err)) != 0)
+        goto done;
+    a->kind = a->size == 1 ? AR_NONE : any_mpi ? AR_MPI : AR_SHM;
+    if (a->kind == AR_SHM) {
+        ar_shm_setup(a, err);
+    } else {
+        a->priv = calloc(len, sizeof *a->priv);
+        if (a->priv == NULL) error_set(err, ERR_NOMEM, "out of memory for the %zu-element reduction buffer", len);
+    }
+    if ((rc = log_agree(comm, err)) != 0) goto done;
+    *out = a;
+    a = NULL;
+done:
+    if (node != MPI_COMM_NULL) MPI_Comm_free(&node);
+    allreduce_free(a);
+    return rc;
+}
+
+/* Poll until done() or the timeout; see the file comment. */
+typedef struct ar_wait {
+    long polls;
+    double waited, last;
+} ar_wait;
+
+static void ar_wait_start(ar_wait *w)
+{
+    w->polls = 0;
+    w->waited = 0.0;
+    w->last = MPI_Wtime();
+}
+
+/* Back off after one more failed poll; returns 1 when the timeout expired. */
+static int ar_backoff(ar_wait *w, double timeout)
+{
+    w->polls++;
+    if (w->polls < 4000) return 0;               /* spin */
+    if (w->polls < 40000) sched_yield();         /* let other ranks run */
+    else {
+        struct timespec nap = {0, 20000};
+        nanosleep(&nap, NULL);
+    }
+    {
+        double now = MPI_Wtime();
+        w->waited += now - w->last < 0.5 ? now - w->last : 0.0;
+        w->last = now;
+    }
+    return timeout > 0 && w->waited > timeout;
+}
+
+static int ar_barrier(allreduce *a, double timeout, double *waited, rg_error *err)
+{
+    ar_wait w;
+    const uint64_t gen = atomic_load(&a->ctl->gen);
+    if (atomic_fetch_add(&a->ctl->arrived, 1) == (uint64_t)a->size - 1) {
+        atomic_store(&a->ctl->arrived, 0);
+        atomic_fetch_add(&a->ctl->gen, 1);
+        return 0;
+    }
+    ar_wait_start(&w);
+    while (atomic_load(&a->ctl->gen) == gen)
+        if (ar_backoff(&w, timeout)) {
+            *waited += w.waited;
+            return error_set(err, ERR_MPI, "rank %d waited %.0f s for the other ranks", a->rank, w.waited);
+        }
+    *waited += w.waited;
+    return 0;
+}
+
+int allreduce_sum(allreduce *a, double timeout, const int64_t **sum, double *waited, rg_error *err)
+{
+    int rc = 0;
+    *waited = 0.0;
+    if (a->kind == AR_NONE) {
+        *sum = a->priv;
+    } else if (a->kind == AR_MPI) {
+        MPI_Request req = MPI_REQUEST_NULL;
+        int done = 0;
+        ar_wait w;
+        if ((rc = log_mpi_check(MPI_Iallreduce(MPI_IN_PLACE, a->priv, (int)a->len, MPI_INT64_T, MPI_SUM, a->comm, &req),
+                                "MPI_Iallreduce(gradients)", err)) != 0)
+            return rc;
+        ar_wait_start(&w);
+        for (;;) {
+            if ((rc = log_mpi_check(MPI_Test(&req, &done, MPI_STATUS_IGNORE), "MPI_Test(gradients)", err)) != 0) return rc;
+            if (done) break;
+            if (ar_backoff(&w, timeout)) {
+                *waited = w.waited;
+                return error_set(err, ERR_MPI, "rank %d waited %.0f s for the other ranks", a->rank, w.waited);
+            }
+        }
+        *waited = w.waited;
+        *sum = a->priv;
+    } else {
+        const int p = a->parity;
+        const size_t lo = (size_t)a->rank * a->chunk < a->len ? (size_t)a->rank * a->chunk : a->len;
+        const size_t hi = lo + a->chunk < a->len ? lo + a->chunk : a->len;
+        uint64_t *res = (uint64_t *)(void *)(a->result[p]);
+        if ((rc = ar_barrier(a, timeout, waited, err)) != 0) return rc;
+        /* wrap-around: a wrong exponent prediction gives garbage, not UB */
+        memcpy(res + lo, a->contrib[p] + lo, (hi - lo) * sizeof *res);
+        for (int r = 1; r < a->size; r++) {
+            const uint64_t *c = (const uint64_t *)(const void *)(a->contrib[(size_t)r * 2 + (size_t)p]);
+            for (size_t i = lo; i < hi; i++) res[i] += c[i];
+        }
+        if ((rc = ar_barrier(a, timeout, waited, err)) != 0) return rc;
+        *sum = a->result[p];
+        a->parity ^= 1;
+    }
+    return 0;
+}
