@@ -50,6 +50,13 @@ void adam_free(adam_state *a)
     free(a);
 }
 
+/* Vector clones chosen at load time: every statement below is one IEEE
+ * operation (no contraction in ISO C mode), so each clone gives the same
+ * bits; sanitizer builds keep the plain version (ifunc resolvers run
+ * before the sanitizer runtime is ready). */
+#if defined(__GNUC__) && defined(__x86_64__) && !defined(__clang__) && !defined(__SANITIZE_ADDRESS__)
+__attribute__((target_clones("arch=x86-64-v4", "avx2", "default")))
+#endif
 void adam_step(adam_state *a, const adam_params *hp, float *params, const float *g)
 {
     a->t += 1;

@@ -25,12 +25,12 @@
 #include <math.h>
 #include <string.h>
 
-/* Hot loops get an AVX2 clone chosen at load time (integer max and
+/* Hot loops get AVX-512 and AVX2 clones chosen at load time (integer max and
  * double<->int64 arithmetic; the results are the same bits in every clone:
  * integer operations are exact and the double operations are single IEEE
  * operations without contraction in ISO C mode). */
 #if defined(__GNUC__) && defined(__x86_64__) && !defined(__clang__) && !defined(__SANITIZE_ADDRESS__)
-#define EXACTSUM_CLONES __attribute__((target_clones("avx2", "default")))
+#define EXACTSUM_CLONES __attribute__((target_clones("arch=x86-64-v4", "avx2", "default")))
 #else
 #define EXACTSUM_CLONES
 #endif
@@ -128,6 +128,7 @@ int exactsum_add_predicted(int64_t *acc, const float *x, size_t n, int exponent,
     }
 }
 
+EXACTSUM_CLONES
 void exactsum_to_float(const int64_t *acc, size_t n, int scale, double mul, float *out)
 {
     /* (double)acc rounds to nearest-even above 2^53 (never reached: |acc|

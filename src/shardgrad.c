@@ -238,6 +238,24 @@ static void sg_gw1_generic(const shardgrad *g, int fb, int fe, int add, double f
     }
 }
 
+/* The b1, W2, b2 blocks of every shard: acc[i] = sum_s q(small_s[i]),
+ * vmax[s*16] lane 0 raised to their max |.| bits. */
+static void sg_small_generic(const shardgrad *g, int add, double fs, int64_t *acc)
+{
+    memset(acc, 0, g->nsmall * sizeof *acc);
+    for (int s = 0; s < g->n_shards; s++) {
+        const float *sm = g->small + (size_t)s * g->nsmall;
+        uint32_t mb = g->vmax[(size_t)s * SG_LANES];
+        for (size_t i = 0; i < g->nsmall; i++) {
+            uint32_t b = sg_abs_bits(sm[i]);
+            mb = b > mb ? b : mb;
+        }
+        g->vmax[(size_t)s * SG_LANES] = mb;
+        if (add)
+            for (size_t i = 0; i < g->nsmall; i++) acc[i] = (int64_t)((uint64_t)acc[i] + sg_fixed_bits(sm[i], fs));
+    }
+}
+
 /* Everything of forward_backward except z1 (sg_rest_avx512 is the same
  * arithmetic with vectors). */
 static void sg_rest(shardgrad *g, const float *params, const int32_t *y, double *loss)
@@ -376,6 +394,7 @@ SG_INLINE SG_AVX512 void sg_gw1_tile(const int NF, const shardgrad *g, int f0, i
     const int F = g->shape.n_in, H = g->shape.n_hidden, m = g->rows, ns = g->n_shards;
     const __mmask16 mk0 = sg_mask(j0, H), mk1 = sg_mask(j0 + 16, H);
     const __m512d fsv = _mm512_set1_pd(fs), magic = _mm512_set1_pd(SG_MAGIC);
+    const __m512i absm = _mm512_set1_epi32(0x7fffffff);
     __m512d t[4][4];
 #pragma GCC unroll 4
     for (int i = 0; i < NF; i++)
@@ -396,16 +415,17 @@ SG_INLINE SG_AVX512 void sg_gw1_tile(const int NF, const shardgrad *g, int f0, i
                 v[i][1] = _mm512_fmadd_ps(xb, db, v[i][1]);
             }
         }
-        /* lane-wise max |v| with vrangeps (imm 0x0b: larger magnitude, sign
-         * cleared; a NaN operand gives a NaN, whose bits still compare
-         * above every finite value as unsigned) */
-        float *vm = (float *)(void *)(g->vmax + (size_t)s * SG_LANES);
-        __m512 mx = _mm512_range_ps(v[0][0], v[0][1], 0x0b);
+        /* lane-wise max of the |v| bits as unsigned integers: NaN and Inf
+         * bits compare above every finite value (vrangeps or vmaxps would
+         * drop a NaN next to a number) */
+        uint32_t *vm = g->vmax + (size_t)s * SG_LANES;
+        __m512i mx = _mm512_loadu_si512(vm);
 #pragma GCC unroll 4
-        for (int i = 1; i < NF; i++)
-            mx = _mm512_range_ps(mx, _mm512_range_ps(v[i][0], v[i][1], 0x0b), 0x0b);
-        mx = _mm512_range_ps(mx, _mm512_loadu_ps(vm), 0x0b);
-        _mm512_storeu_ps(vm, mx);
+        for (int i = 0; i < NF; i++) {
+            mx = _mm512_max_epu32(mx, _mm512_and_si512(_mm512_castps_si512(v[i][0]), absm));
+            mx = _mm512_max_epu32(mx, _mm512_and_si512(_mm512_castps_si512(v[i][1]), absm));
+        }
+        _mm512_storeu_si512(vm, mx);
         if (add) {
 #pragma GCC unroll 4
             for (int i = 0; i < NF; i++)
@@ -529,6 +549,32 @@ static SG_AVX512 void sg_rest_avx512(shardgrad *g, const float *params, const in
     }
 }
 
+/* sg_small_generic with vectors: 16 values at a time, the shards in the
+ * inner loop with the round-toward-zero chain of sg_gw1_tile. */
+static SG_AVX512 void sg_small_avx512(const shardgrad *g, int add, double fs, int64_t *acc)
+{
+    const __m512d fsv = _mm512_set1_pd(fs), magic = _mm512_set1_pd(SG_MAGIC);
+    const __m512i mbits = _mm512_set1_epi64((long long)SG_MAGIC_BITS), absm = _mm512_set1_epi32(0x7fffffff);
+    const int n = (int)g->nsmall;
+    for (int i0 = 0; i0 < n; i0 += 16) {
+        const __mmask16 mk = sg_mask(i0, n);
+        __m512d tlo = magic, thi = magic;
+        for (int s = 0; s < g->n_shards; s++) {
+            const __m512 v = _mm512_maskz_loadu_ps(mk, g->small + (size_t)s * g->nsmall + (size_t)i0);
+            uint32_t *vm = g->vmax + (size_t)s * SG_LANES;
+            _mm512_storeu_si512(vm, _mm512_max_epu32(_mm512_loadu_si512(vm), _mm512_and_si512(_mm512_castps_si512(v), absm)));
+            if (add) {
+                const __m512d lo = _mm512_cvtps_pd(_mm512_castps512_ps256(v));
+                const __m512d hi = _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(v), 1)));
+                tlo = _mm512_fmadd_round_pd(lo, fsv, tlo, _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC);
+                thi = _mm512_fmadd_round_pd(hi, fsv, thi, _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC);
+            }
+        }
+        _mm512_mask_storeu_epi64(acc + i0, (__mmask8)(mk & 0xff), _mm512_sub_epi64(_mm512_castpd_si512(tlo), mbits));
+        _mm512_mask_storeu_epi64(acc + i0 + 8, (__mmask8)(mk >> 8), _mm512_sub_epi64(_mm512_castpd_si512(thi), mbits));
+    }
+}
+
 static SG_AVX512 void sg_fb_avx512(shardgrad *g, const float *params, const float *x, const int32_t *y, double *loss)
 {
     sg_z1_avx512(x, g->n_shards * g->rows, g->shape.n_in, params + g->L.w1, params + g->L.b1,
@@ -583,23 +629,15 @@ void shardgrad_sum(shardgrad *g, int f_begin, int f_end, int exponent, int headr
 #endif
         sg_gw1_generic(g, f_begin, f_end, add, fs, acc + g->L.w1);
     if (f_end < g->shape.n_in) return;
-    memset(acc + g->L.b1, 0, g->nsmall * sizeof *acc);
+#if SG_HAVE_AVX512
+    if (shardgrad_variant() == SHARDGRAD_AVX512) sg_small_avx512(g, add, fs, acc + g->L.b1);
+    else
+#endif
+        sg_small_generic(g, add, fs, acc + g->L.b1);
     for (int s = 0; s < g->n_shards; s++) {
         uint32_t mb = 0;
         for (int l = 0; l < SG_LANES; l++) mb = g->vmax[(size_t)s * SG_LANES + (size_t)l] > mb ? g->vmax[(size_t)s * SG_LANES + (size_t)l] : mb;
-        int e1 = sg_exponent_of_bits(mb);
-        /* the small blocks: exactsum's own fused pass (same arithmetic) */
-        const float *sm = g->small + (size_t)s * g->nsmall;
-        int64_t *a = acc + g->L.b1;
-        uint32_t mb2 = 0;
-        for (size_t i = 0; i < g->nsmall; i++) {
-            uint32_t b = sg_abs_bits(sm[i]);
-            mb2 = b > mb2 ? b : mb2;
-        }
-        if (add)
-            for (size_t i = 0; i < g->nsmall; i++) a[i] = (int64_t)((uint64_t)a[i] + sg_fixed_bits(sm[i], fs));
-        int e2 = sg_exponent_of_bits(mb2);
-        es[s] = e1 > e2 ? e1 : e2;
+        es[s] = sg_exponent_of_bits(mb);
     }
 }
 
