@@ -383,54 +383,72 @@ static SG_AVX512 void sg_z1_avx512(const float *x, int R, int F, const float *W1
     }
 }
 
-/* gW1 tile: NF features from f0 x 32 hidden units from j0, every shard.
+/* gW1 tile: NF features from f0 x 16*SG_GW1_NJ hidden units from j0, every shard.
  * T = M + sum_s floor(v_s 2^S) is carried in doubles: an FMA rounded
  * toward zero onto T in [2^52, 2^53) (spacing 1) is floor(T + v 2^S) =
  * T + floor(v 2^S) exactly, because T is an integer; so the chain equals
  * the per-value integer sum in any order (see the file comment). */
+#ifndef SG_GW1_NF
+#define SG_GW1_NF 4   /* features per tile */
+#endif
+#ifndef SG_GW1_NJ
+#define SG_GW1_NJ 2   /* 16-wide vectors of hidden units per tile */
+#endif
 SG_INLINE SG_AVX512 void sg_gw1_tile(const int NF, const shardgrad *g, int f0, int j0, int add, double fs,
                                      int64_t *acc)
 {
     const int F = g->shape.n_in, H = g->shape.n_hidden, m = g->rows, ns = g->n_shards;
-    const __mmask16 mk0 = sg_mask(j0, H), mk1 = sg_mask(j0 + 16, H);
-    const __m512d fsv = _mm512_set1_pd(fs), magic = _mm512_set1_pd(SG_MAGIC);
+    const __m512d fsv = _mm512_set1_pd(fs);
     const __m512i absm = _mm512_set1_epi32(0x7fffffff);
-    __m512d t[4][4];
+    __mmask16 mk[SG_GW1_NJ];
+    __m512d t[SG_GW1_NF][2 * SG_GW1_NJ];
 #pragma GCC unroll 4
+    for (int k = 0; k < SG_GW1_NJ; k++) mk[k] = sg_mask(j0 + 16 * k, H);
+#pragma GCC unroll 8
     for (int i = 0; i < NF; i++)
-#pragma GCC unroll 4
-        for (int k = 0; k < 4; k++) t[i][k] = magic;
+#pragma GCC unroll 8
+        for (int k = 0; k < 2 * SG_GW1_NJ; k++) t[i][k] = _mm512_set1_pd(SG_MAGIC);
     for (int s = 0; s < ns; s++) {
-        __m512 v[4][2];
+        __m512 v[SG_GW1_NF][SG_GW1_NJ];
+#pragma GCC unroll 8
+        for (int i = 0; i < NF; i++)
 #pragma GCC unroll 4
-        for (int i = 0; i < NF; i++) v[i][0] = v[i][1] = _mm512_setzero_ps();
+            for (int k = 0; k < SG_GW1_NJ; k++) v[i][k] = _mm512_setzero_ps();
         for (int r = s * m; r < s * m + m; r++) {
             const float *d = g->d1 + (size_t)r * (size_t)H + (size_t)j0;
             const float *xr = g->x + (size_t)r * (size_t)F + (size_t)f0;
-            const __m512 da = _mm512_maskz_loadu_ps(mk0, d), db = _mm512_maskz_loadu_ps(mk1, d + 16);
+            __m512 dv[SG_GW1_NJ];
 #pragma GCC unroll 4
+            for (int k = 0; k < SG_GW1_NJ; k++) dv[k] = _mm512_maskz_loadu_ps(mk[k], d + 16 * k);
+#pragma GCC unroll 8
             for (int i = 0; i < NF; i++) {
                 const __m512 xb = _mm512_set1_ps(xr[i]);
-                v[i][0] = _mm512_fmadd_ps(xb, da, v[i][0]);
-                v[i][1] = _mm512_fmadd_ps(xb, db, v[i][1]);
+#pragma GCC unroll 4
+                for (int k = 0; k < SG_GW1_NJ; k++) v[i][k] = _mm512_fmadd_ps(xb, dv[k], v[i][k]);
             }
         }
-        /* lane-wise max of the |v| bits as unsigned integers: NaN and Inf
-         * bits compare above every finite value (vrangeps or vmaxps would
-         * drop a NaN next to a number) */
-        uint32_t *vm = g->vmax + (size_t)s * SG_LANES;
-        __m512i mx = _mm512_loadu_si512(vm);
-#pragma GCC unroll 4
-        for (int i = 0; i < NF; i++) {
-            mx = _mm512_max_epu32(mx, _mm512_and_si512(_mm512_castps_si512(v[i][0]), absm));
-            mx = _mm512_max_epu32(mx, _mm512_and_si512(_mm512_castps_si512(v[i][1]), absm));
-        }
-        _mm512_storeu_si512(vm, mx);
-        if (add) {
-#pragma GCC unroll 4
+        /* lane-wise max of the |v| bits as unsigned integers, as a tree:
+         * NaN and Inf bits compare above every finite value (vrangeps or
+         * vmaxps would drop a NaN next to a number) */
+        {
+            __m512i mx[SG_GW1_NF * SG_GW1_NJ];
+            int n = 0;
+#pragma GCC unroll 8
             for (int i = 0; i < NF; i++)
-#pragma GCC unroll 2
-                for (int k = 0; k < 2; k++) {
+#pragma GCC unroll 4
+                for (int k = 0; k < SG_GW1_NJ; k++) mx[n++] = _mm512_and_si512(_mm512_castps_si512(v[i][k]), absm);
+#pragma GCC unroll 8
+            for (int w = 1; w < n; w *= 2)
+#pragma GCC unroll 8
+                for (int q = 0; q + w < n; q += 2 * w) mx[q] = _mm512_max_epu32(mx[q], mx[q + w]);
+            uint32_t *vm = g->vmax + (size_t)s * SG_LANES;
+            _mm512_storeu_si512(vm, _mm512_max_epu32(_mm512_loadu_si512(vm), mx[0]));
+        }
+        if (add) {
+#pragma GCC unroll 8
+            for (int i = 0; i < NF; i++)
+#pragma GCC unroll 4
+                for (int k = 0; k < SG_GW1_NJ; k++) {
                     const __m512 vv = v[i][k];
                     const __m512d lo = _mm512_cvtps_pd(_mm512_castps512_ps256(vv));
                     const __m512d hi = _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(vv), 1)));
@@ -442,12 +460,12 @@ SG_INLINE SG_AVX512 void sg_gw1_tile(const int NF, const shardgrad *g, int f0, i
     {
         /* without add every t is M and the stored sums are 0 */
         const __m512i mbits = _mm512_set1_epi64((long long)SG_MAGIC_BITS);
-#pragma GCC unroll 4
+#pragma GCC unroll 8
         for (int i = 0; i < NF; i++)
-#pragma GCC unroll 4
-            for (int k = 0; k < 4; k++) {
-                const __mmask16 mk = k < 2 ? mk0 : mk1;
-                const __mmask8 m8 = (__mmask8)((k & 1) ? (mk >> 8) : (mk & 0xff));
+#pragma GCC unroll 8
+            for (int k = 0; k < 2 * SG_GW1_NJ; k++) {
+                const __mmask16 mkk = mk[k / 2];
+                const __mmask8 m8 = (__mmask8)((k & 1) ? (mkk >> 8) : (mkk & 0xff));
                 int64_t *a = acc + (size_t)(f0 + i) * (size_t)H + (size_t)(j0 + 8 * k);
                 _mm512_mask_storeu_epi64(a, m8, _mm512_sub_epi64(_mm512_castpd_si512(t[i][k]), mbits));
             }
@@ -458,12 +476,20 @@ SG_INLINE SG_AVX512 void sg_gw1_tile(const int NF, const shardgrad *g, int f0, i
 static SG_AVX512 void sg_gw1_avx512(const shardgrad *g, int fb, int fe, int add, double fs, int64_t *acc)
 {
     const int H = g->shape.n_hidden;
-    for (int j0 = 0; j0 < H; j0 += 32) {
+    for (int j0 = 0; j0 < H; j0 += 16 * SG_GW1_NJ) {
         int f0 = fb;
-        for (; f0 + 4 <= fe; f0 += 4) sg_gw1_tile(4, g, f0, j0, add, fs, acc);
+        for (; f0 + SG_GW1_NF <= fe; f0 += SG_GW1_NF) sg_gw1_tile(SG_GW1_NF, g, f0, j0, add, fs, acc);
         switch (fe - f0) {
+#if SG_GW1_NF > 7
+        case 7: sg_gw1_tile(7, g, f0, j0, add, fs, acc); break;
+        case 6: sg_gw1_tile(6, g, f0, j0, add, fs, acc); break;
+        case 5: sg_gw1_tile(5, g, f0, j0, add, fs, acc); break;
+        case 4: sg_gw1_tile(4, g, f0, j0, add, fs, acc); break;
+#endif
+#if SG_GW1_NF > 3
         case 3: sg_gw1_tile(3, g, f0, j0, add, fs, acc); break;
         case 2: sg_gw1_tile(2, g, f0, j0, add, fs, acc); break;
+#endif
         case 1: sg_gw1_tile(1, g, f0, j0, add, fs, acc); break;
         default: break;
         }
