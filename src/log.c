@@ -3,7 +3,9 @@
 
 #include <limits.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static int g_rank = 0;
@@ -19,27 +21,56 @@ void log_setup(int rank, int size, int quiet)
 
 int log_rank(void) { return g_rank; }
 
+/* Prints prefix, the formatted line through error_escape (paths and names
+ * in it may come from hostile files), and a newline on f. */
+__attribute__((format(printf, 3, 0)))
+static void put_line(FILE *f, const char *prefix, const char *fmt, va_list ap)
+{
+    char small[512], esc_small[4 * sizeof small];
+    char *raw = small, *esc = esc_small;
+    size_t cap = sizeof small;
+    va_list ap2;
+    int len;
+
+    va_copy(ap2, ap);
+    len = vsnprintf(small, sizeof small, fmt, ap);
+    if (len >= (int)sizeof small) {
+        /* a long line: room for all of it (an escape is 4 bytes per byte) */
+        cap = (size_t)len + 1;
+        raw = malloc(cap);
+        esc = raw != NULL && cap <= SIZE_MAX / 4 ? malloc(4 * cap) : NULL;
+        if (esc != NULL) (void)vsnprintf(raw, cap, fmt, ap2);
+    }
+    va_end(ap2);
+    fputs(prefix, f);
+    if (len < 0 || esc == NULL) {
+        fputs("(message lost: out of memory or bad format)", f);
+    } else {
+        error_escape(esc, 4 * cap, raw, SIZE_MAX);
+        fputs(esc, f);
+    }
+    fputc('\n', f);
+    fflush(f);
+    if (raw != small) free(raw);
+    if (esc != esc_small) free(esc);
+}
+
 void log_info(const char *fmt, ...)
 {
     va_list ap;
     if (g_rank != 0 || g_quiet) return;
     va_start(ap, fmt);
-    vfprintf(stdout, fmt, ap);
+    put_line(stdout, "", fmt, ap);
     va_end(ap);
-    fputc('\n', stdout);
-    fflush(stdout);
 }
 
 void log_warn(const char *fmt, ...)
 {
     va_list ap;
     if (g_rank != 0) return;
-    fputs("riskgrid: warning: ", stderr);
     va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
+    put_line(stderr, "riskgrid: warning: ", fmt, ap);
     va_end(ap);
-    fputc('\n', stderr);
-    fflush(stderr);
 }
 
 void log_error(const rg_error *err)

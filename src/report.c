@@ -264,15 +264,19 @@ typedef struct emitter {
     int sdepth;        /**< section nesting (markdown heading level) */
 } emitter;
 
-/* control bytes escaped (file contents must not drive the terminal) */
+/* s through error_escape (file contents must not drive the terminal) */
 static void put_safe(FILE *f, const char *s)
 {
     char buf[256];
-    size_t n = strlen(s);
+    size_t n = strlen(s), e = 0;
     /* error_escape works on bounded chunks: 60 input bytes never need
-     * more than 240 output bytes */
-    for (size_t o = 0; o < n; o += 60) {
-        error_escape(buf, sizeof buf, s + o, 60);
+     * more than 240 output bytes.  A chunk never ends inside a UTF-8
+     * character (a character cut by the bound would be escaped): it ends
+     * before a run of up to 3 continuation bytes. */
+    for (size_t o = 0; o < n; o = e) {
+        e = n - o <= 60 ? n : o + 60;
+        for (int k = 0; k < 3 && e < n && e > o + 1 && ((unsigned char)s[e] & 0xc0) == 0x80; k++) e--;
+        error_escape(buf, sizeof buf, s + o, e - o);
         fputs(buf, f);
     }
 }

@@ -44,8 +44,8 @@ typedef struct rg_error {
 void error_clear(rg_error *err);
 
 /** Record an error (printf-style) unless one is already recorded.
- *  Control characters in the formatted text are escaped (\xNN) so that
- *  file contents quoted in a message cannot drive the terminal.
+ *  The formatted text goes through error_escape, so that file contents
+ *  quoted in a message cannot drive the terminal.
  *  Returns code, so callers can write `rc = error_set(err, ERR_IO, ...)`. */
 int error_set(rg_error *err, int code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -56,9 +56,18 @@ int error_exit_code(int code);
 /** Short name of a code ("usage", "input", ...). */
 const char *error_name(int code);
 
-/** Copy src into dst (size n) with control bytes escaped; always
- *  NUL-terminates; at most n-1 bytes, cut on an escape boundary.
- *  `max_in` bounds how many input bytes are looked at (SIZE_MAX: all). */
+/** Copy src into dst (size n) so that it is safe to print on a terminal:
+ *  well-formed UTF-8 of a printable code point passes through unchanged;
+ *  every other byte is written as \xNN (lower-case hex), one escape per
+ *  byte: C0 controls and DEL, C1 controls (U+0080..U+009F, both as raw
+ *  bytes such as the 8-bit CSI 0x9b and as UTF-8 c2 80..c2 9f), invalid,
+ *  overlong and truncated sequences, surrogates, code points above
+ *  U+10FFFF, and the characters that break or reorder a displayed line
+ *  (U+2028, U+2029, the bidirectional controls U+202A..U+202E and
+ *  U+2066..U+2069).  Always NUL-terminates; at most n-1 bytes, never cut
+ *  inside an escape or a character.  `max_in` bounds how many input
+ *  bytes are looked at (SIZE_MAX: up to the NUL); a character cut by
+ *  max_in counts as truncated.  Nothing is written when n == 0. */
 void error_escape(char *dst, size_t n, const char *src, size_t max_in);
 
 #endif

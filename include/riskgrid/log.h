@@ -17,7 +17,9 @@
 void log_setup(int rank, int size, int quiet);
 int log_rank(void);
 
-/** Progress / info line on rank 0 only (stdout), unless quiet. */
+/** Progress / info line on rank 0 only (stdout), unless quiet.  Like
+ *  log_warn, the formatted text goes through error_escape (a path or a
+ *  name in it may come from a hostile file). */
 void log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /** Warning on rank 0 only (stderr), even when quiet. */

@@ -11,6 +11,7 @@
 #  - multi-class: scikit-learn digits (jobs/digits.ini) -> the macro AUC
 #    equals roc_auc_score(multi_class='ovr', average='macro') to 1e-12, the
 #    report has the per-class table, --png works;
+#  - escaping: UTF-8 characters pass whole, a C1 byte is escaped;
 #  - errors: missing file, not HDF5, not a result, bad options, no script.
 source "$(dirname "$0")/common.sh"
 PY=/usr/bin/python3
@@ -122,6 +123,20 @@ order = np.lexsort((np.arange(D.size), -D.astype(np.float64)))[:25]
 assert D.size == 37 * 41 * 29 * 31
 assert [r["flat_index"] for r in top] == list(order), ([r["flat_index"] for r in top][:5], order[:5])
 PY
+
+# ---------------------------------------------------------------- escaping
+# the stored command line, with a 0x9b byte and 3-byte characters at every
+# alignment of the report's 60-byte escaping chunks: the characters come
+# out whole, the C1 byte as \x9b
+euro=$(printf '\xe2\x82\xac%.0s' $(seq 30))
+for pad in "" x xx; do
+  o="$WORK/$pad$euro$(printf '\x9b').h5"
+  "$RISKGRID" run "$WORK/job.ini" --quiet --out "$o" --set train.epochs=1
+  "$RISKGRID" report "$o" > "$WORK/r_esc.txt" || fail "report of '$pad' exited $?"
+  grep -aF "  command " "$WORK/r_esc.txt" | grep -aqF -- "$pad$euro\x9b.h5" \
+    || fail "report mangles the command line: $(grep -a '  command ' "$WORK/r_esc.txt" | cut -c1-300)"
+  rm -f "$o"
+done
 
 # ---------------------------------------------------------------- markdown
 "$RISKGRID" report "$WORK/a.h5" --format markdown > "$WORK/r.md" || fail "markdown report failed"
