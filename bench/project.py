@@ -32,9 +32,14 @@ Scenarios:
   strong  the measured job's global batch B1, V = max(16, p) (riskgrid needs
           p <= V and B a multiple of V, so p <= B1); speedup = T(1) / T(p)
 
-cx and cser default to values read off a perf profile of the MNIST b32
-job (exactsum_add + exactsum_exponent, resp. adam_step + exactsum_to_float,
-share of samples x run time / steps / parameters): see docs/performance.md.
+cx and cser default to measured values of the current kernels: cx from
+shardgrad_sum on the MNIST b32 shape (150 us per step of 16 shards x
+101,770 parameters, a micro-benchmark of the function alone), cser from a
+cycle profile of MNIST b256 (adam_step + exactsum_to_float, about 50 us per
+step of 101,770 parameters): see docs/performance.md.  The 2-rank
+allreduce figures are Open MPI's; on one node riskgrid sums through shared
+memory instead (allreduce.h), which is faster, so the model is
+conservative there and describes the multi-node (MPI) path.
 """
 import argparse
 import math
@@ -56,8 +61,8 @@ def parse(path):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("records")
-    ap.add_argument("--cx", type=float, default=0.9, help="ns per parameter per shard (exact reduction)")
-    ap.add_argument("--cser", type=float, default=2.7, help="ns per parameter per step (serial update)")
+    ap.add_argument("--cx", type=float, default=0.094, help="ns per parameter per shard (exact reduction)")
+    ap.add_argument("--cser", type=float, default=0.5, help="ns per parameter per step (serial update)")
     ap.add_argument("--alpha", type=float, help="override: allreduce latency per stage, us")
     ap.add_argument("--beta", type=float, help="override: allreduce ns per byte")
     ap.add_argument("--stat", choices=("min", "median"), default="min",
@@ -78,7 +83,7 @@ def main():
           % (alpha, beta, 1.0 / beta, " [given]" if a.alpha is not None or a.beta is not None else
              " [fitted to the 2-rank %s times: alpha = T(8 B)/2, beta = least-squares slope over %d..%d B]"
              % (a.stat, big[0][0], big[-1][0])))
-    print("compute model: cx = %.2f ns/param/shard, cser = %.2f ns/param/step (assumed from the perf profile)"
+    print("compute model: cx = %.2f ns/param/shard, cser = %.2f ns/param/step (measured, see the --help text)"
           % (a.cx, a.cser))
 
     def t_ar(nbytes, p):

@@ -50,41 +50,68 @@ void adam_free(adam_state *a)
     free(a);
 }
 
-/* Vector clones chosen at load time: every statement below is one IEEE
- * operation (no contraction in ISO C mode), so each clone gives the same
- * bits; sanitizer builds keep the plain version (ifunc resolvers run
- * before the sanitizer runtime is ready). */
-#if defined(__GNUC__) && defined(__x86_64__) && !defined(__clang__) && !defined(__SANITIZE_ADDRESS__)
-__attribute__((target_clones("arch=x86-64-v4", "avx2", "default")))
-#endif
-void adam_step(adam_state *a, const adam_params *hp, float *params, const float *g)
+/* The element update: one IEEE operation per statement.  ISO C allows
+ * contraction (e.g. into an FMA) only within one expression, so this also
+ * pins the rounding under compilers whose default is -ffp-contract=on. */
+static inline __attribute__((always_inline)) void adam_elem(float gi, float c1, float c2, float alpha, float eps,
+                                                            float *m, float *v, float *p)
+{
+    const float dm = gi - *m;
+    const float sm = c1 * dm;
+    const float mi = *m + sm;
+    const float g2 = gi * gi;
+    const float dv = g2 - *v;
+    const float sv = c2 * dv;
+    const float vi = *v + sv;
+    const float num = alpha * mi;
+    const float root = sqrtf(vi);
+    const float den = root + eps;
+    const float step = num / den;
+    *m = mi;
+    *v = vi;
+    *p = *p - step;
+}
+
+/* The per-step scalars; advances t. */
+static void adam_begin(adam_state *a, const adam_params *hp, float *c1, float *c2, float *alpha, float *eps)
 {
     a->t += 1;
     const double t = (double)a->t;
     const double alpha_d = hp->lr * sqrt(1.0 - pow(hp->beta2, t)) / (1.0 - pow(hp->beta1, t));
-    const float c1 = (float)(1.0 - hp->beta1);
-    const float c2 = (float)(1.0 - hp->beta2);
-    const float alpha = (float)alpha_d;
-    const float eps = (float)hp->eps;
+    *c1 = (float)(1.0 - hp->beta1);
+    *c2 = (float)(1.0 - hp->beta2);
+    *alpha = (float)alpha_d;
+    *eps = (float)hp->eps;
+}
+
+/* Vector clones chosen at load time: every statement of adam_elem is one
+ * IEEE operation (no contraction in ISO C mode), so each clone gives the
+ * same bits; sanitizer builds keep the plain version (ifunc resolvers run
+ * before the sanitizer runtime is ready). */
+#if defined(__GNUC__) && defined(__x86_64__) && !defined(__clang__) && !defined(__SANITIZE_ADDRESS__)
+#define ADAM_CLONES __attribute__((target_clones("arch=x86-64-v4", "avx2", "default")))
+#else
+#define ADAM_CLONES
+#endif
+
+ADAM_CLONES
+void adam_step(adam_state *a, const adam_params *hp, float *params, const float *g)
+{
+    float c1, c2, alpha, eps;
+    adam_begin(a, hp, &c1, &c2, &alpha, &eps);
+    float *m = a->m, *v = a->v;
+    for (size_t i = 0; i < a->n; i++) adam_elem(g[i], c1, c2, alpha, eps, &m[i], &v[i], &params[i]);
+}
+
+ADAM_CLONES
+void adam_step_fixed(adam_state *a, const adam_params *hp, float *params, const int64_t *q, double f, double mul)
+{
+    float c1, c2, alpha, eps;
+    adam_begin(a, hp, &c1, &c2, &alpha, &eps);
     float *m = a->m, *v = a->v;
     for (size_t i = 0; i < a->n; i++) {
-        /* One operation per statement: ISO C allows contraction (e.g.
-         * into an FMA) only within one expression, so this also pins the
-         * rounding under compilers whose default is -ffp-contract=on. */
-        const float gi = g[i];
-        const float dm = gi - m[i];
-        const float sm = c1 * dm;
-        const float mi = m[i] + sm;
-        const float g2 = gi * gi;
-        const float dv = g2 - v[i];
-        const float sv = c2 * dv;
-        const float vi = v[i] + sv;
-        const float num = alpha * mi;
-        const float root = sqrtf(vi);
-        const float den = root + eps;
-        const float step = num / den;
-        m[i] = mi;
-        v[i] = vi;
-        params[i] = params[i] - step;
+        const double scaled = (double)q[i] * f;
+        const float gi = (float)(scaled * mul);
+        adam_elem(gi, c1, c2, alpha, eps, &m[i], &v[i], &params[i]);
     }
 }

@@ -1,6 +1,7 @@
 /** \file train.c  The data-parallel training loop and evaluation (see train.h). */
 #include "riskgrid/train.h"
 
+#include <float.h>
 #include <limits.h>
 #include <math.h>
 #include <signal.h>
@@ -243,11 +244,12 @@ static int reduce_once(MPI_Comm comm, reducer *r, shardgrad *g, const double *lo
     }
 }
 
-/* One step's reduction; on return gsum[n] holds the float mean gradient
- * (sum / B), *loss_sum the summed loss, *nonfinite and *stop the global
- * counts.  Every output is identical on all ranks and independent of P. */
-static int reduce_step(MPI_Comm comm, reducer *r, shardgrad *g, const double *loss, int nls, int B,
-                       int stop, float *gmean, double *loss_sum, int64_t *nonfinite, int64_t *stop_all,
+/* One step's reduction; on return r->sum[0..n) holds the fixed-point sum
+ * of the gradients at scale *scale, *loss_sum the summed loss, *nonfinite
+ * and *stop the global counts.  Every output is identical on all ranks
+ * and independent of P. */
+static int reduce_step(MPI_Comm comm, reducer *r, shardgrad *g, const double *loss, int nls,
+                       int stop, int *scale, double *loss_sum, int64_t *nonfinite, int64_t *stop_all,
                        rg_error *err)
 {
     int rc, e = r->e_pred == INT_MIN ? EXACTSUM_EXP_ZERO : r->e_pred;
@@ -273,7 +275,7 @@ static int reduce_step(MPI_Comm comm, reducer *r, shardgrad *g, const double *lo
     *stop_all = extra[SLOT_STOP];
     *loss_sum = exactsum_unfixed(extra[SLOT_LOSS], LOSS_SCALE);
     if (*nonfinite != 0) return 0;
-    exactsum_to_float(r->sum, r->n, exactsum_scale(e, r->headroom), 1.0 / (double)B, gmean);
+    *scale = exactsum_scale(e, r->headroom);
     /* next exponent: the largest shard exponent seen (window of HIST_W) */
     {
         int next = e - (HIST_W - 1);
@@ -543,6 +545,7 @@ agree:
         red.epoch = ep;
         for (int64_t k = k0; k < spe; k++) {
             int64_t step = (int64_t)ep * spe + k, nonfinite = 0, stop_all = 0;
+            int scale = 0;
             double lsum = 0.0;
             red.step = step;
             /* test hook: a SIGUSR1 "arrives" on the last rank only, just
@@ -560,14 +563,20 @@ agree:
                 }
             }
             if (nls > 0) shardgrad_forward_backward(g, res->params, xb, yb, nls, loss);
-            if ((rc = reduce_step(comm, &red, g, loss, nls, B, g_stop_signal != 0, gmean, &lsum, &nonfinite, &stop_all, err)) != 0) goto done;
+            if ((rc = reduce_step(comm, &red, g, loss, nls, g_stop_signal != 0, &scale, &lsum, &nonfinite, &stop_all, err)) != 0) goto done;
             if (nonfinite != 0) {
                 rc = error_set(err, ERR_NUMERIC, "training diverged: the loss or gradient is not finite at epoch %d, step %lld (global step %lld); lower [train] learning_rate (now %g)",
                                ep + 1, (long long)k + 1, (long long)step + 1, cfg->learning_rate);
                 goto done;
             }
             loss_epoch += lsum;
-            adam_step(adam, &hp, res->params, gmean);
+            /* the mean gradient is sum * 2^-scale / B */
+            if (-scale >= DBL_MIN_EXP - 1 && -scale <= DBL_MAX_EXP - 1) {
+                adam_step_fixed(adam, &hp, res->params, red.sum, ldexp(1.0, -scale), 1.0 / (double)B);
+            } else {
+                exactsum_to_float(red.sum, lay.n, scale, 1.0 / (double)B, gmean);
+                adam_step(adam, &hp, res->params, gmean);
+            }
             res->steps++;
             if (stop_all != 0) {
                 /* every rank saw the same count in the same step: all stop here */

@@ -1,7 +1,8 @@
 /** \file test_adam.c
  *  Unit tests of the Adam update (adam.h): one and two steps against the
  *  equations of adam.h evaluated by hand in double, bias correction at
- *  t = 1, the Keras placement of eps, zero gradients, and determinism.
+ *  t = 1, the Keras placement of eps, zero gradients, determinism, and
+ *  adam_step_fixed against exactsum_to_float + adam_step bit for bit.
  *
  *  Tolerances: the update runs in float, so each moment carries a few
  *  float roundings (relative error <= ~3 FLT_EPSILON); a parameter
@@ -19,6 +20,7 @@
 #include <string.h>
 
 #include "riskgrid/adam.h"
+#include "riskgrid/exactsum.h"
 
 #define N 5
 
@@ -213,6 +215,34 @@ static void test_deterministic(void **state)
     adam_free(b);
 }
 
+/* The fused update from fixed-point sums gives the bits of the two-pass
+ * path, over several steps and scales (including negative sums). */
+static void test_step_fixed_matches_two_pass(void **state)
+{
+    (void)state;
+    enum { M = 37 };
+    const adam_params hp = {1e-3, 0.9, 0.999, 1e-7};
+    adam_state *a = adam_new(M), *b = adam_new(M);
+    float pa[M], pb[M], g[M];
+    int64_t q[M];
+    assert_non_null(a);
+    assert_non_null(b);
+    for (int i = 0; i < M; i++) pa[i] = pb[i] = 0.01f * (float)(i - 18);
+    for (int step = 0; step < 5; step++) {
+        const int scale = 40 + 3 * step;
+        for (int i = 0; i < M; i++) q[i] = ((int64_t)(i * 7919 + step * 104729) % 2000003 - 1000001) << (10 + step);
+        exactsum_to_float(q, M, scale, 1.0 / 32.0, g);
+        adam_step(a, &hp, pa, g);
+        adam_step_fixed(b, &hp, pb, q, ldexp(1.0, -scale), 1.0 / 32.0);
+        assert_memory_equal(pa, pb, sizeof pa);
+        assert_memory_equal(a->m, b->m, M * sizeof *a->m);
+        assert_memory_equal(a->v, b->v, M * sizeof *a->v);
+    }
+    assert_int_equal(a->t, b->t);
+    adam_free(a);
+    adam_free(b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -222,6 +252,7 @@ int main(void)
         cmocka_unit_test(test_bias_correction_first_step),
         cmocka_unit_test(test_eps_placement),
         cmocka_unit_test(test_deterministic),
+        cmocka_unit_test(test_step_fixed_matches_two_pass),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -36,4 +36,9 @@ void adam_free(adam_state *a);
 /** One update of params[n] with gradient g[n]. */
 void adam_step(adam_state *a, const adam_params *hp, float *params, const float *g);
 
+/** The same update with g[i] = (float)(((double)q[i] * f) * mul) made on
+ *  the fly (the gradient exactsum_to_float gives for f = 2^-scale when
+ *  that is a normal double), saving a pass over the parameters. */
+void adam_step_fixed(adam_state *a, const adam_params *hp, float *params, const int64_t *q, double f, double mul);
+
 #endif
