@@ -1,6 +1,8 @@
 /** \file blas.h
- *  The BLAS behind the matrix products (OpenBLAS through CBLAS): thread
- *  count and a check that its kernels fit the CPU.
+ *  The BLAS behind the evaluation's matrix products and the double-
+ *  precision reference kernels (OpenBLAS through CBLAS; training runs on
+ *  riskgrid's own kernels, shardgrad.h): thread count and a check that
+ *  its kernels fit the CPU.
  *
  *  Debian's OpenBLAS 0.3.21 picks its kernels at load time from the CPU
  *  model; on CPUs newer than the library it falls back to SSE3
@@ -23,7 +25,8 @@ const char *blas_corename(void);
 
 /** Pure advice: given the kernel name and the CPU's features, write a
  *  one-line warning with the fix into msg (size n) and return 1 when the
- *  kernels are older than the CPU supports; else return 0 and msg = "". */
+ *  kernels are pre-AVX2 on a CPU with AVX2 or AVX-512; else return 0 and
+ *  msg = "". */
 int blas_advice(const char *corename, int cpu_avx2, int cpu_avx512f, char *msg, size_t n);
 
 /** blas_advice for this process (CPU features from cpuid). */
