@@ -110,6 +110,10 @@ fi
 cc -O2 -o "$TOOLS/sgemm_peak" "$here/sgemm_peak.c" $(pkg-config --cflags --libs openblas) ||
     die "cannot compile bench/sgemm_peak.c"
 mpicc -O2 -o "$TOOLS/allreduce_bench" "$here/allreduce_bench.c" || die "cannot compile bench/allreduce_bench.c"
+# shellcheck disable=SC2046
+cc -O2 -std=c11 -D_POSIX_C_SOURCE=200809L -I"$root/include" -o "$TOOLS/kernel_bench" "$here/kernel_bench.c" \
+    "$BUILD_DIR/libriskgrid_core.a" $(pkg-config --libs openblas) -lm 2>"$LOGS/kernel_bench.log" ||
+    say "bench/kernel_bench.c not built (no libriskgrid_core.a with shardgrad in $BUILD_DIR; see $LOGS/kernel_bench.log)"
 
 # ---------------------------------------------------------------- BLAS kernels
 core_of() { "$@" "$TOOLS/sgemm_peak" 64 64 64 1 | sed -n 's/^corename=\([^ ]*\).*/\1/p'; }
@@ -251,11 +255,23 @@ peers() {
     echo "riskgrid bench/run.sh$([ "$QUICK" = 1 ] && echo ' --quick'): $(date -u +%Y-%m-%dT%H:%M:%SZ)"
     echo "host:      $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//'), $(nproc) CPUs, $(awk '/MemTotal/ { printf "%.0f GB", $2 / 1048576 }' /proc/meminfo), $(uname -sr)"
     echo "riskgrid:  $RISKGRID ($("$RISKGRID" --version 2>&1 | head -n1); commit $(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo '?'), working tree may differ)"
-    echo "riskgrid BLAS: $RG_BLAS_LIB, kernel $CUR_CORE (OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-<unset>}; unset gives $AUTO_CORE; ${FIT:-no AVX2}${FIT:+ forced gives $FIT_CORE}), 1 thread"
+    echo "riskgrid training: $("$RISKGRID" run "$CREDIT_JOB" --out "$WORK/probe.h5" --force --set train.epochs=1 2>&1 | sed -n 's/.*virtual shards; \(.*\)$/\1/p' | head -n1) (1 process; own kernels, no BLAS)"
+    rm -f "$WORK/probe.h5"
+    echo "riskgrid BLAS (evaluation only): $RG_BLAS_LIB, kernel $CUR_CORE (OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-<unset>}; unset gives $AUTO_CORE; ${FIT:-no AVX2}${FIT:+ forced gives $FIT_CORE}), 1 thread"
     echo "peers:     $("$PYTHON" -c 'import sys, sklearn, torch, numpy; print("python %s, numpy %s, scikit-learn %s, torch %s" % (sys.version.split()[0], numpy.__version__, sklearn.__version__, torch.__version__))' 2>/dev/null)"
     echo "peer BLAS variants: ${VARIANTS[*]}  (label=OPENBLAS_CORETYPE setting; '-' = environment as is)"
     echo "runs per measurement: $REPEATS (median); load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
 } | tee "$WORK/header.txt" >&2
+# the training kernels alone, one step of each workload's shape (bench/kernel_bench.c)
+rm -f "$WORK/kernels.txt"
+if [ -x "$TOOLS/kernel_bench" ]; then
+    {
+        "$TOOLS/kernel_bench" 23 128 1 2 3000
+        "$TOOLS/kernel_bench" 784 128 10 2 300
+        "$TOOLS/kernel_bench" 784 128 10 16 50
+        "$TOOLS/kernel_bench" 28 128 1 64 300
+    } | tee "$WORK/kernels.txt" >&2
+fi
 
 # ---------------------------------------------------------------- measurements
 peak() { # when
@@ -328,6 +344,7 @@ peak end
 # ---------------------------------------------------------------- report
 {
     cat "$WORK/header.txt"
+    if [ -s "$WORK/kernels.txt" ]; then cat "$WORK/kernels.txt"; fi
     echo "load average at end: $(cut -d' ' -f1-3 /proc/loadavg); total bench time $(($(date +%s) - T_START)) s"
     echo
     "$PYTHON" "$here/report.py" "$REC"
