@@ -23,9 +23,11 @@
  *  Memory: one double per row (the scores), plus O(1) buffers; rows are
  *  regenerated and streamed to disk in a second pass.
  *
- *  Output is written to "<path>.tmp.XXXXXX" (mkstemp: exclusive creation in
- *  the target directory), flushed, fsync'd and renamed onto path; on any
- *  failure the temporary is removed and path is untouched.
+ *  Output is written to "<dir>/.<base>.tmp.XXXXXX/<base>", created
+ *  exclusively inside a private directory next to path (atomicfile.h: no
+ *  name anybody else can create or swap is ever opened, by us or by HDF5),
+ *  flushed, fsync'd and renamed onto path; on any failure the temporary
+ *  file and directory are removed and path is untouched.
  */
 #include "riskgrid/gen.h"
 
@@ -41,6 +43,7 @@
 
 #include <hdf5.h>
 
+#include "riskgrid/atomicfile.h"
 #include "riskgrid/rng.h"
 
 /* Category vocabularies, each sorted bytewise so that index order is the
@@ -405,11 +408,11 @@ static void gen_features(const gen_row *r, float *x)
     x[c++] = (float)r->tenure;
 }
 
-/** Write the HDF5 file tmp (created exclusively here; *created set to 1
- *  once the file exists so the caller removes it on failure). */
-static int gen_write_h5(const char *tmp, const gen_options *opt, double b, int *created,
-                        rg_error *err)
+/** Write the HDF5 file: the temporary of af, created here exclusively
+ *  (the caller removes it on failure). */
+static int gen_write_h5(const atomicfile *af, const gen_options *opt, double b, rg_error *err)
 {
+    const char *tmp = af->tmpfile;
     int rc = ERR_OK;
     hid_t file = H5I_INVALID_HID, fspace = H5I_INVALID_HID, lspace = H5I_INVALID_HID;
     hid_t dfeat = H5I_INVALID_HID, dlab = H5I_INVALID_HID, mspace = H5I_INVALID_HID;
@@ -427,12 +430,20 @@ static int gen_write_h5(const char *tmp, const gen_options *opt, double b, int *
         rc = error_set(err, ERR_NOMEM, "gen: out of memory for the HDF5 block buffers");
         goto done;
     }
-    file = H5Fcreate(tmp, H5F_ACC_EXCL, H5P_DEFAULT, H5P_DEFAULT);
+    /* H5F_ACC_EXCL (O_CREAT | O_EXCL): never an existing file or a symlink */
+    file = H5Fcreate(af->open_name, H5F_ACC_EXCL, H5P_DEFAULT, H5P_DEFAULT);
     if (file < 0) {
         rc = error_set(err, ERR_HDF5, "gen: cannot create HDF5 file %s", tmp);
         goto done;
     }
-    *created = 1;
+    {
+        void *handle = NULL;
+        if (H5Fget_vfd_handle(file, H5P_DEFAULT, &handle) < 0 || handle == NULL) {
+            rc = error_set(err, ERR_HDF5, "gen: cannot get the file descriptor of %s", tmp);
+            goto done;
+        }
+        if ((rc = atomicfile_check_fd(af, *(int *)handle, err)) != 0) goto done;
+    }
     fspace = H5Screate_simple(2, dims, NULL);
     lspace = H5Screate_simple(1, dims, NULL);
     if (fspace < 0 || lspace < 0) {
@@ -524,8 +535,8 @@ static int ends_with(const char *s, const char *suffix)
 int gen_write(const char *path, const gen_options *opt, rg_error *err)
 {
     int rc = ERR_OK;
-    int fd = -1, tmp_exists = 0, is_h5 = 0;
-    char *tmp = NULL;
+    int fd = -1, is_h5 = 0, begun = 0;
+    atomicfile af;
     double *score = NULL;
     FILE *f = NULL;
     double b = 0.0;
@@ -533,7 +544,6 @@ int gen_write(const char *path, const gen_options *opt, rg_error *err)
     H5E_auto2_t old_func = NULL;
     void *old_data = NULL;
     int h5_silenced = 0;
-    mode_t mask;
 
     if (path == NULL || path[0] == '\0' || opt == NULL) {
         rc = error_set(err, ERR_USAGE, "gen: an output path and options are required");
@@ -568,91 +578,49 @@ int gen_write(const char *path, const gen_options *opt, rg_error *err)
     }
     b = gen_intercept(score, n, opt->positive_rate);
 
-    /* exclusive temporary next to path */
-    {
-        size_t len = strlen(path) + sizeof ".tmp.XXXXXX";
-        tmp = malloc(len);
-        if (tmp == NULL) {
-            rc = error_set(err, ERR_NOMEM, "gen: out of memory");
-            goto done;
-        }
-        snprintf(tmp, len, "%s.tmp.XXXXXX", path);
-    }
-    fd = mkstemp(tmp);
-    if (fd < 0) {
-        rc = error_set(err, ERR_IO, "gen: cannot create a file next to %s: %s", path, strerror(errno));
-        goto done;
-    }
-    tmp_exists = 1;
-    mask = umask(0);
-    umask(mask);
-
+    /* the temporary: a new file in a private directory next to path */
+    if ((rc = atomicfile_begin(&af, path, err)) != 0) goto done;
+    begun = 1;
     if (is_h5) {
-        /* HDF5 creates by name: free the name and re-create it exclusively
-         * (O_EXCL refuses anything that appeared there meanwhile, and the
-         * file gets the usual 0666 & ~umask mode). */
-        close(fd);
-        fd = -1;
-        if (unlink(tmp) != 0) {
-            rc = error_set(err, ERR_IO, "gen: cannot remove %s: %s", tmp, strerror(errno));
-            goto done;
-        }
-        tmp_exists = 0;
         if (H5Eget_auto2(H5E_DEFAULT, &old_func, &old_data) >= 0 &&
             H5Eset_auto2(H5E_DEFAULT, NULL, NULL) >= 0)
             h5_silenced = 1;
-        rc = gen_write_h5(tmp, opt, b, &tmp_exists, err);
+        rc = gen_write_h5(&af, opt, b, err);
         if (rc != ERR_OK) goto done;
-        fd = open(tmp, O_RDONLY);
-        if (fd < 0 || fsync(fd) != 0) {
-            rc = error_set(err, ERR_IO, "gen: cannot sync %s: %s", tmp, strerror(errno));
-            goto done;
-        }
+        if ((rc = atomicfile_sync(&af, err)) != 0) goto done;
     } else {
-        if (fchmod(fd, 0666 & ~mask) != 0) {
-            rc = error_set(err, ERR_IO, "gen: chmod %s: %s", tmp, strerror(errno));
-            goto done;
-        }
+        if ((rc = atomicfile_create(&af, &fd, err)) != 0) goto done;
         f = fdopen(fd, "w");
         if (f == NULL) {
-            rc = error_set(err, ERR_IO, "gen: fdopen %s: %s", tmp, strerror(errno));
+            rc = error_set(err, ERR_IO, "gen: fdopen %s: %s", af.tmpfile, strerror(errno));
             goto done;
         }
         fd = -1;   /* owned by f now */
         if (setvbuf(f, NULL, _IOFBF, 1 << 20) != 0) {
-            rc = error_set(err, ERR_IO, "gen: setvbuf %s failed", tmp);
+            rc = error_set(err, ERR_IO, "gen: setvbuf %s failed", af.tmpfile);
             goto done;
         }
-        rc = gen_write_csv(f, opt, b, tmp, err);
+        rc = gen_write_csv(f, opt, b, af.tmpfile, err);
         if (rc != ERR_OK) goto done;
         if (fflush(f) != 0 || fsync(fileno(f)) != 0) {
-            rc = error_set(err, ERR_IO, "gen: write %s: %s", tmp, strerror(errno));
+            rc = error_set(err, ERR_IO, "gen: write %s: %s", af.tmpfile, strerror(errno));
             goto done;
         }
         {
             int cr = fclose(f);
             f = NULL;
             if (cr != 0) {
-                rc = error_set(err, ERR_IO, "gen: close %s: %s", tmp, strerror(errno));
+                rc = error_set(err, ERR_IO, "gen: close %s: %s", af.tmpfile, strerror(errno));
                 goto done;
             }
         }
     }
-    if (fd >= 0) {
-        close(fd);
-        fd = -1;
-    }
-    if (rename(tmp, path) != 0) {
-        rc = error_set(err, ERR_IO, "gen: cannot rename %s to %s: %s", tmp, path, strerror(errno));
-        goto done;
-    }
-    tmp_exists = 0;
+    rc = atomicfile_publish(&af, 1, err);
 done:
     if (f != NULL) fclose(f);
     if (fd >= 0) close(fd);
-    if (rc != ERR_OK && tmp_exists) unlink(tmp);
+    if (begun) atomicfile_end(&af);
     if (h5_silenced) H5Eset_auto2(H5E_DEFAULT, old_func, old_data);
-    free(tmp);
     free(score);
     return rc;
 }

@@ -2,18 +2,23 @@
  *  the schema is documented in docs/output.md).
  *
  *  Contracts and invariants:
- *  - Serial HDF5 (sec2 driver) on one process; no MPI here.
+ *  - Serial HDF5 (sec2 driver) on one process (rank 0 of the job); no MPI
+ *    here, so no temporary name has to be shared between ranks.
  *  - Every HDF5 call is checked.  The automatic HDF5 error-stack printing is
  *    switched off for the duration of each public function and restored
  *    before it returns; a failure becomes one ERR_HDF5 line naming the
  *    failing call, the object and the deepest HDF5 error description.
  *  - Every static helper owns the handles it opens and closes them at its
  *    single exit, so the caller only ever holds the handles it opened.
- *  - The file is written to "<dir>/.<base>.tmp.XXXXXX" (mkstemp: exclusive,
- *    in the target directory so the final rename stays on one filesystem),
- *    closed, fsync'd, then published (rename, or link+unlink when overwrite
- *    is off) and the directory fsync'd.  Until publication succeeds the
- *    temporary is removed on every failure and path is never touched.
+ *  - The file is written as "<dir>/.<base>.tmp.XXXXXX/<base>": HDF5 creates
+ *    it exclusively (H5F_ACC_EXCL) inside a private directory made by
+ *    mkdtemp next to path (same filesystem, so the final rename is atomic),
+ *    through a /proc/self/fd name of that directory, so no name anybody
+ *    else can create or swap is ever opened (atomicfile.h has the scheme
+ *    and the reasons).  It is then closed, fsync'd, published (rename, or
+ *    link+unlink when overwrite is off) and the directory fsync'd.  Until
+ *    publication succeeds the temporary file and directory are removed on
+ *    every failure and path is never touched.
  *  - The grid D, D_lo, D_hi is computed and written one HDF5 chunk at a
  *    time (grid_eval_block over the contiguous C-order runs of the chunk,
  *    each chunk one regular hyperslab), so memory is bounded by one chunk
@@ -29,6 +34,7 @@
  */
 #include "riskgrid/h5io.h"
 
+#include "riskgrid/atomicfile.h"
 #include "riskgrid/grid.h"
 
 #include <errno.h>
@@ -714,7 +720,7 @@ done:
  * zero bytes instead, which gives back the space a full disk needs for the
  * closing flush.  Errors here are ignored: the failure being reported is
  * the one that brought us here. */
-static void discard_file(hid_t file, hid_t fapl, const char *tmp)
+static void discard_file(hid_t file, hid_t fapl, const atomicfile *af)
 {
     static unsigned serial = 0;
     void *handle = NULL;
@@ -733,7 +739,8 @@ static void discard_file(hid_t file, hid_t fapl, const char *tmp)
             (void)close(shm);
         }
     }
-    if (!redirected && (fd = open(tmp, O_WRONLY)) >= 0) {
+    if (!redirected && af != NULL && af->dfd >= 0 &&
+        (fd = openat(af->dfd, af->base, O_WRONLY | O_NOFOLLOW | O_CLOEXEC)) >= 0) {
         if (ftruncate(fd, 0) != 0) { /* ignored, see above */ }
         (void)close(fd);
     }
@@ -877,82 +884,9 @@ done:
     return rc;
 }
 
-/* fsync of a file or directory by name.  For a directory, EINVAL (the
- * filesystem cannot sync directories) is not an error. */
-static int sync_path(const char *p, int is_dir)
-{
-    int fd = open(p, is_dir ? O_RDONLY | O_DIRECTORY : O_RDWR);
-    int rc = 0, e = 0;
-    if (fd < 0) return -1;
-    if (fsync(fd) != 0 && !(is_dir && errno == EINVAL)) {
-        e = errno;
-        rc = -1;
-    }
-    if (close(fd) != 0 && rc == 0) {
-        e = errno;
-        rc = -1;
-    }
-    if (rc != 0) errno = e;
-    return rc;
-}
-
-/* Moves the finished temporary tmp to path.  overwrite: rename(2), atomic
- * replacement.  Otherwise link(2) + unlink(2): link fails with EEXIST if
- * path exists at that instant, so a file that appeared since
- * h5io_check_output is never clobbered (check-then-rename would have a
- * window).  Filesystems without hard links (EPERM, ENOTSUP, ENOSYS, EMLINK)
- * fall back to lstat + rename, which has that small window.
- * On success *tmp_gone = 1 (no temporary left). */
-static int publish(const char *tmp, const char *path, int overwrite, int *tmp_gone, rg_error *err)
-{
-    int rc = 0;
-    struct stat st;
-
-    if (!overwrite) {
-        if (link(tmp, path) == 0) {
-            if (unlink(tmp) != 0) {
-                rc = error_set(err, ERR_IO, "'%s' written, but removing the temporary name '%s' failed: %s",
-                               path, tmp, strerror(errno));
-                goto done;
-            }
-            *tmp_gone = 1;
-            goto done;
-        }
-        if (errno == EEXIST) {
-            if (lstat(path, &st) == 0 && S_ISDIR(st.st_mode))
-                rc = error_set(err, ERR_IO, "output '%s' is a directory", path);
-            else
-                rc = error_set(err, ERR_USAGE, "output '%s' exists; use --force or [output] overwrite = true", path);
-            goto done;
-        }
-        if (errno != EPERM && errno != ENOTSUP && errno != EOPNOTSUPP && errno != ENOSYS && errno != EMLINK) {
-            rc = error_set(err, ERR_IO, "cannot move '%s' to '%s': %s", tmp, path, strerror(errno));
-            goto done;
-        }
-        if (lstat(path, &st) == 0) {
-            rc = error_set(err, ERR_USAGE, "output '%s' exists; use --force or [output] overwrite = true", path);
-            goto done;
-        }
-    }
-    if (rename(tmp, path) != 0) {
-        if (errno == EISDIR)
-            rc = error_set(err, ERR_IO, "output '%s' is a directory", path);
-        else
-            rc = error_set(err, ERR_IO, "cannot rename '%s' to '%s': %s", tmp, path, strerror(errno));
-        goto done;
-    }
-    *tmp_gone = 1;
-done:
-    return rc;
-}
-
 /* Body of a file: writes everything below the root of `file`. */
 typedef int (*file_writer)(wctx *w, hid_t file, const void *ctx);
 
-/* Write a new file at path atomically: exclusive temporary in the same
- * directory, fn fills it, flush + close + fsync, then publish (rename or
- * link) and fsync the directory.  On any failure the temporary is removed
- * and an existing file at path is untouched. */
 /* A file size limit (ulimit -f) smaller than what is about to be written
  * would make HDF5 1.10 fail inside H5Fclose and crash at exit (see
  * discard_file): refuse up front with the sizes. */
@@ -965,13 +899,18 @@ static int check_fsize_limit(const char *path, uint64_t estimate, rg_error *err)
                      path, (unsigned long long)estimate, (unsigned long long)rl.rlim_cur);
 }
 
+/* Writes a new file at path atomically (the scheme is in atomicfile.h): a
+ * private temporary directory next to path, HDF5 creates the file in it
+ * exclusively, fn fills it, flush + close + fsync, then publish (rename,
+ * or link when overwrite is off) and fsync of the directory.  On any
+ * failure the temporary file and directory are removed and an existing
+ * file at path is untouched. */
 static int write_atomic(const char *path, int overwrite, file_writer fn, const void *ctx, uint64_t estimate, rg_error *err)
 {
-    int rc = 0, fd = -1, tmp_gone = 1;
-    char *dir = NULL, *base = NULL, *tmp = NULL;
+    int rc = 0, begun = 0;
+    atomicfile af;
     hid_t fcpl = H5I_INVALID_HID, fapl = H5I_INVALID_HID, file = H5I_INVALID_HID;
     h5_quiet quiet;
-    mode_t mask;
     wctx w;
 
     quiet_on(&quiet);
@@ -980,35 +919,7 @@ static int write_atomic(const char *path, int overwrite, file_writer fn, const v
     w.gcpl = H5I_INVALID_HID;
     w.dcpl = H5I_INVALID_HID;
 
-    if ((rc = split_path(path, &dir, &base, err)) != 0) goto done;
     if ((rc = check_fsize_limit(path, estimate, err)) != 0) goto done;
-
-    /* the temporary: exclusive, in the target directory */
-    tmp = tmp_template(dir, base, "tmp");
-    if (tmp == NULL) { rc = error_set(err, ERR_NOMEM, "cannot write '%s': out of memory", path); goto done; }
-    fd = mkstemp(tmp);
-    if (fd < 0) {
-        if (errno == ENOENT)
-            rc = error_set(err, ERR_IO, "output directory '%s' does not exist", dir);
-        else
-            rc = error_set(err, ERR_IO, "cannot create a temporary file in '%s': %s", dir, strerror(errno));
-        goto done;
-    }
-    tmp_gone = 0;
-    /* mkstemp makes 0600; give the result the usual 0666 & ~umask.  umask
-     * can only be read by setting it; it is restored at once. */
-    mask = umask(0);
-    (void)umask(mask);
-    if (fchmod(fd, (mode_t)0666 & ~mask) != 0) {
-        rc = error_set(err, ERR_IO, "cannot set the mode of '%s': %s", tmp, strerror(errno));
-        goto done;
-    }
-    if (close(fd) != 0) {
-        fd = -1;
-        rc = error_set(err, ERR_IO, "cannot close '%s': %s", tmp, strerror(errno));
-        goto done;
-    }
-    fd = -1;
 
     /* property lists */
     fcpl = H5Pcreate(H5P_FILE_CREATE);
@@ -1033,7 +944,7 @@ static int write_atomic(const char *path, int overwrite, file_writer fn, const v
      * so a successful close means everything reached the file. */
     if (H5Pset_fclose_degree(fapl, H5F_CLOSE_SEMI) < 0) { rc = h5_fail(&w, "H5Pset_fclose_degree", "/", NULL); goto done; }
 #if (H5_VERS_MAJOR == 1 && H5_VERS_MINOR == 10 && H5_VERS_RELEASE >= 7) || H5_VERSION_GE(1, 12, 1)
-    /* nobody else knows the temporary's name: no lock needed, and none
+    /* nobody else can reach the temporary: no lock needed, and none
      * attempted (flock fails on some parallel filesystems) */
     if (H5Pset_file_locking(fapl, 0, 1) < 0) { rc = h5_fail(&w, "H5Pset_file_locking", "/", NULL); goto done; }
 #endif
@@ -1053,40 +964,41 @@ static int write_atomic(const char *path, int overwrite, file_writer fn, const v
         goto done;
     }
 
-    file = H5Fcreate(tmp, H5F_ACC_TRUNC, fcpl, fapl);
-    if (file < 0) { rc = h5_fail(&w, "H5Fcreate", tmp, NULL); goto done; }
+    /* the temporary: a new file in a directory nobody else can write;
+     * H5F_ACC_EXCL (O_CREAT | O_EXCL) never opens an existing file or
+     * follows a symlink */
+    if ((rc = atomicfile_begin(&af, path, err)) != 0) goto done;
+    begun = 1;
+    file = H5Fcreate(af.open_name, H5F_ACC_EXCL, fcpl, fapl);
+    if (file < 0) { rc = h5_fail(&w, "H5Fcreate", af.tmpfile, NULL); goto done; }
+    {
+        void *handle = NULL;
+        if (H5Fget_vfd_handle(file, fapl, &handle) < 0 || handle == NULL) {
+            rc = h5_fail(&w, "H5Fget_vfd_handle", af.tmpfile, NULL);
+            goto done;
+        }
+        if ((rc = atomicfile_check_fd(&af, *(int *)handle, err)) != 0) goto done;
+    }
     if ((rc = fn(&w, file, ctx)) != 0) goto done;
     /* flush first: a failed flush leaves the file open and valid, to be
      * discarded on the failure path; after it H5Fclose has next to
      * nothing left to write (see discard_file for why that matters) */
-    if (H5Fflush(file, H5F_SCOPE_LOCAL) < 0) { rc = h5_fail(&w, "H5Fflush", tmp, NULL); goto done; }
+    if (H5Fflush(file, H5F_SCOPE_LOCAL) < 0) { rc = h5_fail(&w, "H5Fflush", af.tmpfile, NULL); goto done; }
     if (H5Fclose(file) < 0) {
         file = H5I_INVALID_HID;
-        rc = h5_fail(&w, "H5Fclose", tmp, NULL);
+        rc = h5_fail(&w, "H5Fclose", af.tmpfile, NULL);
         goto done;
     }
     file = H5I_INVALID_HID;
-
-    if (sync_path(tmp, 0) != 0) {
-        rc = error_set(err, ERR_IO, "cannot write '%s': fsync of '%s' failed: %s", path, tmp, strerror(errno));
-        goto done;
-    }
-    if ((rc = publish(tmp, path, overwrite, &tmp_gone, err)) != 0) goto done;
-    if (sync_path(dir, 1) != 0) {
-        rc = error_set(err, ERR_IO, "'%s' written, but fsync of directory '%s' failed: %s", path, dir, strerror(errno));
-        goto done;
-    }
+    if ((rc = atomicfile_sync(&af, err)) != 0) goto done;
+    rc = atomicfile_publish(&af, overwrite, err);
 done:
-    if (file >= 0) discard_file(file, fapl, tmp);
+    if (file >= 0) discard_file(file, fapl, begun ? &af : NULL);
     if (w.dcpl >= 0) (void)H5Pclose(w.dcpl);
     if (w.gcpl >= 0) (void)H5Pclose(w.gcpl);
     if (fapl >= 0) (void)H5Pclose(fapl);
     if (fcpl >= 0) (void)H5Pclose(fcpl);
-    if (fd >= 0) (void)close(fd);
-    if (!tmp_gone) (void)unlink(tmp);
-    free(tmp);
-    free(base);
-    free(dir);
+    if (begun) atomicfile_end(&af);
     quiet_off(&quiet);
     return rc;
 }
