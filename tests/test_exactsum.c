@@ -66,8 +66,8 @@ static void test_permutation_and_split_invariance(void **state)
     int float_differs = 0;
     for (int i = 0; i < NELEM; i++) {
         float f = 0.0f, b = 0.0f;
-        for (int j = 0; j < NVEC; j++) f += x[(size_t)j * NELEM + i];
-        for (int j = NVEC - 1; j >= 0; j--) b += x[(size_t)j * NELEM + i];
+        for (int j = 0; j < NVEC; j++) f += x[(size_t)j * NELEM + (size_t)i];
+        for (int j = NVEC - 1; j >= 0; j--) b += x[(size_t)j * NELEM + (size_t)i];
         if (memcmp(&f, &b, sizeof f) != 0) float_differs = 1;
     }
     assert_true(float_differs);
@@ -124,7 +124,7 @@ static void test_accuracy_vs_reference(void **state)
         /* Kahan-compensated long double reference */
         long double sum = 0.0L, comp = 0.0L;
         for (int j = 0; j < NVEC; j++) {
-            long double yv = (long double)x[(size_t)j * NELEM + i] - comp;
+            long double yv = (long double)x[(size_t)j * NELEM + (size_t)i] - comp;
             long double t = sum + yv;
             comp = (t - sum) - yv;
             sum = t;

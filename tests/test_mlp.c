@@ -72,16 +72,16 @@ static double ref_forward(const mlp_shape *s, const double *p, const double *x,
     for (int r = 0; r < m; r++) {
         for (int h = 0; h < H; h++) {
             double acc = p[L.b1 + (size_t)h];
-            for (int f = 0; f < F; f++) acc += x[(size_t)r * F + f] * p[L.w1 + (size_t)f * H + h];
-            if (z1 != NULL) z1[(size_t)r * H + h] = acc;
+            for (int f = 0; f < F; f++) acc += x[(size_t)r * (size_t)F + (size_t)f] * p[L.w1 + (size_t)f * (size_t)H + (size_t)h];
+            if (z1 != NULL) z1[(size_t)r * (size_t)H + (size_t)h] = acc;
             a[h] = acc > 0 ? acc : 0;
         }
         for (int c = 0; c < C; c++) {
             double acc = p[L.b2 + (size_t)c];
-            for (int h = 0; h < H; h++) acc += a[h] * p[L.w2 + (size_t)h * C + c];
+            for (int h = 0; h < H; h++) acc += a[h] * p[L.w2 + (size_t)h * (size_t)C + (size_t)c];
             z[c] = acc;
         }
-        double *pr = prob + (size_t)r * C;
+        double *pr = prob + (size_t)r * (size_t)C;
         if (!s->softmax) {
             pr[0] = 1.0 / (1.0 + exp(-z[0]));
         } else {
@@ -393,8 +393,8 @@ static void check_batch_sum(const mlp_shape *s, int m, uint64_t seed)
     const double lbf = mlp_loss_grad(s, pf, xf, y, m, w, gf);
     double lrows = 0.0, lrowsf = 0.0;
     for (int r = 0; r < m; r++) {
-        lrows += mlp_loss_grad_f64(s, p, x + (size_t)r * F, y + r, 1, w, g1);
-        lrowsf += mlp_loss_grad(s, pf, xf + (size_t)r * F, y + r, 1, w, gf1);
+        lrows += mlp_loss_grad_f64(s, p, x + (size_t)r * (size_t)F, y + r, 1, w, g1);
+        lrowsf += mlp_loss_grad(s, pf, xf + (size_t)r * (size_t)F, y + r, 1, w, gf1);
         for (size_t i = 0; i < L.n; i++) {
             sum[i] += g1[i];
             asum[i] += fabs(g1[i]);
