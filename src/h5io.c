@@ -24,6 +24,11 @@
  *    each chunk one regular hyperslab), so memory is bounded by one chunk
  *    (<= 1 MiB) whatever the grid size, and every chunk is written exactly
  *    once (no read-modify-write, no chunk cache needed).
+ *  - The checkpoint reader trusts nothing in the file: the superblock is
+ *    checked before H5Fopen (ck_precheck), and every dataset's layout,
+ *    element size and storage size before anything is allocated or read
+ *    (ck_read_1d), so a corrupted file cannot make riskgrid allocate or fill
+ *    more than the file holds.
  *  - On the failure path the half-written file is closed by discard_file,
  *    which keeps HDF5 1.10's closing flush from failing (see there).
  *  - Types are written little-endian IEEE / two's complement explicitly, so
@@ -1123,7 +1128,7 @@ done:
     return rc;
 }
 
-static int ck_attr_str(hid_t f, const char *path, const char *name, char **out, rg_error *err)
+static int ck_attr_str(hid_t f, const char *path, uint64_t fsize, const char *name, char **out, rg_error *err)
 {
     int rc = 0;
     hid_t a = H5I_INVALID_HID, t = H5I_INVALID_HID, mt = H5I_INVALID_HID;
@@ -1137,7 +1142,8 @@ static int ck_attr_str(hid_t f, const char *path, const char *name, char **out, 
         hid_t sp = H5Aget_space(a);
         hssize_t np = sp >= 0 ? H5Sget_simple_extent_npoints(sp) : -1;
         if (sp >= 0) H5Sclose(sp);
-        if (np != 1 || H5Tget_size(t) > ((size_t)16 << 20)) { rc = ck_bad(path, what, err); goto done; }
+        /* no string longer than the file itself can be in it */
+        if (np != 1 || H5Tget_size(t) > ((size_t)16 << 20) || H5Tget_size(t) > fsize) { rc = ck_bad(path, what, err); goto done; }
     }
     sz = H5Tget_size(t);
     *out = calloc(sz + 1, 1);
@@ -1150,25 +1156,101 @@ done:
     return rc;
 }
 
-static int ck_read_1d(hid_t f, const char *path, const char *name, hid_t mtype, size_t esz, size_t n, void **out, rg_error *err)
+/* Reads the 1-D dataset `name` of exactly n elements of esz bytes into a
+ * malloc'd *out.  Before anything is allocated or read, the dataset must be
+ * what riskgrid writes: contiguous, a file type of esz bytes, and storage
+ * of exactly n * esz bytes that fits in the file (fsize bytes).  So a
+ * corrupted or hostile file cannot make this allocate or fill (HDF5 returns
+ * fill values for unwritten storage) more than the file holds. */
+static int ck_read_1d(hid_t f, const char *path, uint64_t fsize, const char *name, hid_t mtype, size_t esz, size_t n,
+                      void **out, rg_error *err)
 {
     int rc = 0;
-    hid_t d = H5I_INVALID_HID, sp = H5I_INVALID_HID;
+    hid_t d = H5I_INVALID_HID, sp = H5I_INVALID_HID, ft = H5I_INVALID_HID, dcpl = H5I_INVALID_HID;
     hsize_t dims[1] = {0};
-    char what[96];
+    hsize_t stored = 0;
+    char what[160];
+
     snprintf(what, sizeof what, "dataset '%s'", name);
     if (n > ((size_t)1 << 31) / esz) { rc = ck_bad(path, "implausibly large dataset", err); goto done; }
-    *out = malloc((n > 0 ? n : 1) * esz);
-    if (*out == NULL) { rc = error_set(err, ERR_NOMEM, "out of memory"); goto done; }
     if ((d = H5Dopen2(f, name, H5P_DEFAULT)) < 0 || (sp = H5Dget_space(d)) < 0 ||
         H5Sget_simple_extent_ndims(sp) != 1 || H5Sget_simple_extent_dims(sp, dims, NULL) < 0 || dims[0] != (hsize_t)n) {
         rc = ck_bad(path, what, err);
         goto done;
     }
+    /* the layout first: H5Dget_storage_size walks the index of a chunked
+     * dataset, which a hostile file can make arbitrarily large */
+    if ((dcpl = H5Dget_create_plist(d)) < 0 || H5Pget_layout(dcpl) != H5D_CONTIGUOUS ||
+        (ft = H5Dget_type(d)) < 0 || H5Tget_size(ft) != esz) {
+        snprintf(what, sizeof what, "dataset '%s' is not a contiguous array of %zu-byte numbers", name, esz);
+        rc = ck_bad(path, what, err);
+        goto done;
+    }
+    stored = H5Dget_storage_size(d);
+    if (stored != (hsize_t)n * esz || stored > fsize) {
+        snprintf(what, sizeof what, "dataset '%s' stores %llu bytes for %zu elements of %zu bytes", name,
+                 (unsigned long long)stored, n, esz);
+        rc = ck_bad(path, what, err);
+        goto done;
+    }
+    *out = malloc((n > 0 ? n : 1) * esz);
+    if (*out == NULL) { rc = error_set(err, ERR_NOMEM, "out of memory"); goto done; }
     if (n > 0 && H5Dread(d, mtype, H5S_ALL, H5S_ALL, H5P_DEFAULT, *out) < 0) rc = ck_bad(path, what, err);
 done:
+    if (ft >= 0) H5Tclose(ft);
+    if (dcpl >= 0) H5Pclose(dcpl);
     if (sp >= 0) H5Sclose(sp);
     if (d >= 0) H5Dclose(d);
+    return rc;
+}
+
+static uint64_t le64(const unsigned char *p)
+{
+    uint64_t v = 0;
+    for (int i = 7; i >= 0; i--) v = (v << 8) | p[i];
+    return v;
+}
+
+/* Checks the HDF5 superblock of a checkpoint before HDF5 reads the file,
+ * and gives the file's size in *fsize.  Superblock versions 0 and 1 carry
+ * no checksum, and libhdf5 trusts their addresses: a corrupted
+ * driver-information address makes H5Fopen allocate and zero a size read
+ * from wherever it points (1.6 GB for a fuzzer-made file, tests/corpus/
+ * ckpt_hdf5_huge_alloc).  A file riskgrid wrote has its superblock at
+ * offset 0, 8-byte addresses and lengths, base address 0, no driver
+ * information block (sec2 driver), and its end-of-file and root-object
+ * addresses inside the file; anything else is refused here.  Versions 2
+ * and 3 are checksummed and left to HDF5. */
+static int ck_precheck(const char *path, uint64_t *fsize, rg_error *err)
+{
+    static const unsigned char sig[8] = {0x89, 'H', 'D', 'F', '\r', '\n', 0x1a, '\n'};
+    unsigned char b[100];
+    int rc = 0, fd = -1;
+    ssize_t got = 0;
+    size_t off = 0;
+    struct stat st;
+    const char *bad = NULL;
+    uint64_t eof = 0, root = 0;
+
+    *fsize = 0;
+    fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0 || fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) { bad = "not a readable HDF5 file; truncated?"; goto done; }
+    *fsize = (uint64_t)st.st_size; /* st_size >= 0 for a regular file */
+    got = pread(fd, b, sizeof b, 0);
+    if (got < (ssize_t)sizeof sig || memcmp(b, sig, sizeof sig) != 0) { bad = "not a readable HDF5 file; truncated?"; goto done; }
+    if (b[8] > 1) goto done; /* versions 2, 3: checksummed (HDF5 refuses newer ones) */
+    off = b[8] == 0 ? 24 : 28; /* base address; v1 adds indexed-storage K + 2 reserved bytes */
+    if (got < (ssize_t)(off + 48)) { bad = "HDF5 superblock truncated"; goto done; }
+    if (b[13] != 8 || b[14] != 8) { bad = "HDF5 superblock: addresses or lengths not 8 bytes"; goto done; }
+    eof = le64(b + off + 16);
+    root = le64(b + off + 40);
+    if (le64(b + off) != 0) bad = "HDF5 superblock: nonzero base address";
+    else if (le64(b + off + 24) != UINT64_MAX) bad = "HDF5 superblock: a driver information block, which riskgrid never writes";
+    else if (eof > *fsize) bad = "HDF5 superblock: end of file beyond the file; truncated?";
+    else if (root >= eof) bad = "HDF5 superblock: root object beyond the end of file";
+done:
+    if (fd >= 0) (void)close(fd);
+    if (bad != NULL) rc = ck_bad(path, bad, err);
     return rc;
 }
 
@@ -1180,6 +1262,7 @@ int h5io_read_checkpoint(const char *path, h5io_checkpoint *c, rg_error *err)
     char *fmt = NULL;
     hid_t f = H5I_INVALID_HID, d = H5I_INVALID_HID, sp = H5I_INVALID_HID;
     hsize_t dims[1] = {0};
+    uint64_t fsize = 0;
     h5_quiet quiet;
 
     quiet_on(&quiet);
@@ -1188,17 +1271,18 @@ int h5io_read_checkpoint(const char *path, h5io_checkpoint *c, rg_error *err)
         rc = error_set(err, ERR_IO, "cannot read checkpoint '%s': %s", path, strerror(errno));
         goto done;
     }
+    if ((rc = ck_precheck(path, &fsize, err)) != 0) goto done;
     f = h5util_open_ro(path);
     if (f < 0) { rc = ck_bad(path, "not a readable HDF5 file; truncated?", err); goto done; }
-    if ((rc = ck_attr_str(f, path, "format", &fmt, err)) != 0) goto done;
+    if ((rc = ck_attr_str(f, path, fsize, "format", &fmt, err)) != 0) goto done;
     if (strcmp(fmt, CKPT_FORMAT) != 0) { rc = ck_bad(path, "wrong format attribute", err); goto done; }
     if ((rc = ck_attr_num(f, path, "format_version", H5T_NATIVE_INT32, &i32, err)) != 0) goto done;
     if (i32 != CKPT_VERSION) {
         rc = error_set(err, ERR_INPUT, "checkpoint '%s' has format version %d; this riskgrid reads version %d", path, (int)i32, CKPT_VERSION);
         goto done;
     }
-    if ((rc = ck_attr_str(f, path, "config_canonical", &c->canonical, err)) != 0) goto done;
-    if ((rc = ck_attr_str(f, path, "fingerprint", &c->fingerprint, err)) != 0) goto done;
+    if ((rc = ck_attr_str(f, path, fsize, "config_canonical", &c->canonical, err)) != 0) goto done;
+    if ((rc = ck_attr_str(f, path, fsize, "fingerprint", &c->fingerprint, err)) != 0) goto done;
     if ((rc = ck_attr_num(f, path, "world_size", H5T_NATIVE_INT, &c->world_size, err)) != 0) goto done;
     if ((rc = ck_attr_num(f, path, "step", H5T_NATIVE_INT64, &c->step, err)) != 0) goto done;
     if ((rc = ck_attr_num(f, path, "epochs_done", H5T_NATIVE_INT, &c->epochs_done, err)) != 0) goto done;
@@ -1214,15 +1298,19 @@ int h5io_read_checkpoint(const char *path, h5io_checkpoint *c, rg_error *err)
         goto done;
     }
     np = (int64_t)dims[0];
-    if (np < 1 || np > ((int64_t)1 << 28)) { rc = ck_bad(path, "implausible number of parameters", err); goto done; }
+    /* each of params, adam_m, adam_v stores np floats in the file */
+    if (np < 1 || np > ((int64_t)1 << 28) || (uint64_t)np * 3 * sizeof(float) > fsize) {
+        rc = ck_bad(path, "implausible number of parameters", err);
+        goto done;
+    }
     c->n_params = (size_t)np;
-    if ((rc = ck_read_1d(f, path, "params", H5T_NATIVE_FLOAT, sizeof(float), c->n_params, (void **)&c->params, err)) != 0) goto done;
-    if ((rc = ck_read_1d(f, path, "adam_m", H5T_NATIVE_FLOAT, sizeof(float), c->n_params, (void **)&c->m, err)) != 0) goto done;
-    if ((rc = ck_read_1d(f, path, "adam_v", H5T_NATIVE_FLOAT, sizeof(float), c->n_params, (void **)&c->v, err)) != 0) goto done;
+    if ((rc = ck_read_1d(f, path, fsize, "params", H5T_NATIVE_FLOAT, sizeof(float), c->n_params, (void **)&c->params, err)) != 0) goto done;
+    if ((rc = ck_read_1d(f, path, fsize, "adam_m", H5T_NATIVE_FLOAT, sizeof(float), c->n_params, (void **)&c->m, err)) != 0) goto done;
+    if ((rc = ck_read_1d(f, path, fsize, "adam_v", H5T_NATIVE_FLOAT, sizeof(float), c->n_params, (void **)&c->v, err)) != 0) goto done;
     for (int i = 0; i < 6; i++) {
         char dp[64];
         snprintf(dp, sizeof dp, "history/%s", CKPT_HIST[i]);
-        if ((rc = ck_read_1d(f, path, dp, H5T_NATIVE_DOUBLE, sizeof(double), (size_t)c->epochs_done, (void **)ckpt_hist(c, i), err)) != 0) goto done;
+        if ((rc = ck_read_1d(f, path, fsize, dp, H5T_NATIVE_DOUBLE, sizeof(double), (size_t)c->epochs_done, (void **)ckpt_hist(c, i), err)) != 0) goto done;
     }
 done:
     if (sp >= 0) H5Sclose(sp);
