@@ -94,7 +94,7 @@ static int cmd_gen(int argc, char **argv)
     const char *out = "credit.csv";
     rg_error err;
     error_clear(&err);
-    for (int i = 2; i < argc; i++) {
+    for (int i = 2; i < argc; i += 2) {  /* options come as "--name value" pairs */
         const char *a = argv[i];
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
         long long x;
@@ -119,7 +119,6 @@ static int cmd_gen(int argc, char **argv)
             fprintf(stderr, "riskgrid gen: unknown option '%s'\n%s", a, USAGE_GEN);
             return EXIT_USAGE;
         }
-        i++;
     }
     if (opt.rows == 0) { fprintf(stderr, "riskgrid gen: --rows is required\n%s", USAGE_GEN); return EXIT_USAGE; }
     if (gen_write(out, &opt, &err) != 0) {
