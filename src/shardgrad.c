@@ -52,6 +52,22 @@
 #endif
 #define SG_INLINE static inline __attribute__((always_inline))
 
+#if SG_HAVE_AVX512
+/* a * b + t rounded toward zero, per lane.  Without optimisation GCC's
+ * immintrin.h makes _mm512_fmadd_round_pd a macro that passes the all-ones
+ * mask as the int -1 to an unsigned char parameter, which -Wsign-conversion
+ * rejects inside the system header's expansion; the pragma confines the
+ * exemption to this one wrapper. */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wsign-conversion"
+#pragma GCC diagnostic ignored "-Wconversion"
+SG_INLINE SG_AVX512 __m512d sg_fma_rz(__m512d a, __m512d b, __m512d t)
+{
+    return _mm512_fmadd_round_pd(a, b, t, _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC);
+}
+#pragma GCC diagnostic pop
+#endif
+
 #define SG_LANES 16                 /* lanes of the z2 dot products */
 #define SG_MAGIC 0x1.8p52           /* 1.5 * 2^52 */
 #define SG_MAGIC_BITS 0x4338000000000000ULL
@@ -452,8 +468,8 @@ SG_INLINE SG_AVX512 void sg_gw1_tile(const int NF, const shardgrad *g, int f0, i
                     const __m512 vv = v[i][k];
                     const __m512d lo = _mm512_cvtps_pd(_mm512_castps512_ps256(vv));
                     const __m512d hi = _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(vv), 1)));
-                    t[i][2 * k] = _mm512_fmadd_round_pd(lo, fsv, t[i][2 * k], _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC);
-                    t[i][2 * k + 1] = _mm512_fmadd_round_pd(hi, fsv, t[i][2 * k + 1], _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC);
+                    t[i][2 * k] = sg_fma_rz(lo, fsv, t[i][2 * k]);
+                    t[i][2 * k + 1] = sg_fma_rz(hi, fsv, t[i][2 * k + 1]);
                 }
         }
     }
@@ -592,8 +608,8 @@ static SG_AVX512 void sg_small_avx512(const shardgrad *g, int add, double fs, in
             if (add) {
                 const __m512d lo = _mm512_cvtps_pd(_mm512_castps512_ps256(v));
                 const __m512d hi = _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(v), 1)));
-                tlo = _mm512_fmadd_round_pd(lo, fsv, tlo, _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC);
-                thi = _mm512_fmadd_round_pd(hi, fsv, thi, _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC);
+                tlo = sg_fma_rz(lo, fsv, tlo);
+                thi = sg_fma_rz(hi, fsv, thi);
             }
         }
         _mm512_mask_storeu_epi64(acc + i0, (__mmask8)(mk & 0xff), _mm512_sub_epi64(_mm512_castpd_si512(tlo), mbits));
