@@ -230,7 +230,7 @@ static void test_step_fixed_matches_two_pass(void **state)
     for (int i = 0; i < M; i++) pa[i] = pb[i] = 0.01f * (float)(i - 18);
     for (int step = 0; step < 5; step++) {
         const int scale = 40 + 3 * step;
-        for (int i = 0; i < M; i++) q[i] = ((int64_t)(i * 7919 + step * 104729) % 2000003 - 1000001) << (10 + step);
+        for (int i = 0; i < M; i++) q[i] = ((int64_t)(i * 7919 + step * 104729) % 2000003 - 1000001) * ((int64_t)1 << (10 + step));
         exactsum_to_float(q, M, scale, 1.0 / 32.0, g);
         adam_step(a, &hp, pa, g);
         adam_step_fixed(b, &hp, pb, q, ldexp(1.0, -scale), 1.0 / 32.0);
