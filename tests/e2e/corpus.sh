@@ -164,6 +164,6 @@ n_runs=$(grep -c '@' "$WORK/times" || true)
 failures=$(wc -l < "$WORK/failures")
 [ "$n_cases" -gt 0 ] || fail "no corpus cases found under $CORPUS"
 [ -z "${CORPUS_TIMES:-}" ] || cp "$WORK/times" "$CORPUS_TIMES"
-[ "$failures" = 0 ] || { sort "$WORK/failures" >&2; sort -rn "$WORK/times" | head -5 >&2; fail "$failures corpus check(s) failed ($n_cases cases, $n_runs runs)"; }
+[ "$failures" = 0 ] || { sort "$WORK/failures" >&2; sort -rn "$WORK/times" | sed -n 1,5p >&2; fail "$failures corpus check(s) failed ($n_cases cases, $n_runs runs)"; }
 echo "corpus: $n_cases cases, $n_runs runs passed in $(( $(date +%s) - t_start ))s; slowest runs:"
-sort -rn "$WORK/times" | head -3
+sort -rn "$WORK/times" | sed -n 1,3p  # not head: sort would die of SIGPIPE under pipefail

@@ -182,7 +182,7 @@ part2() {
   grep -q 'checkpoint written (exit 75); requeueing' "$log" || { diagnose; fail "(2) riskgrid did not exit 75 / the script did not requeue"; }
   # the second run resumed: it starts past epoch 1, and no epoch is run twice from scratch
   local first_after
-  first_after=$(sed -n '/SLURM_RESTART_COUNT=1/,$p' "$log" | sed -En "s|^epoch +([0-9]+)/$E .*|\\1|p" | head -1)
+  first_after=$(sed -n '/SLURM_RESTART_COUNT=1/,$p' "$log" | sed -En "s|^epoch +([0-9]+)/$E .*|\\1|p" | sed -n 1p)
   if [ -z "$first_after" ] || [ "$first_after" -lt 2 ]; then
     diagnose; fail "(2) the restarted run did not resume (its first epoch line: '${first_after:-none}')"
   fi
