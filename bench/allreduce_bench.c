@@ -11,11 +11,20 @@
  * 7 samples, each the mean over enough back-to-back calls to last >= 20 ms
  * (a barrier before each sample); rank 0 prints the median and the range.
  * Output, one line per size:
- *   allreduce bytes=.. ranks=.. us_median=.. us_min=.. us_max=.. MBps=..   */
+ *   allreduce bytes=.. ranks=.. us_median=.. us_min=.. us_max=.. MBps=..
+ *
+ * Built with -DRG_CORE and linked with libriskgrid_core.a it also times
+ * riskgrid's own reduction (src/allreduce.c, the kind it picks: "shm" on
+ * one node) the way a training step uses it: write the contribution,
+ * allreduce_sum, read the whole sum.  Lines:
+ *   riskgrid_allreduce kind=.. bytes=.. ranks=.. us_median=.. us_min=.. us_max=..   */
 #include <mpi.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#ifdef RG_CORE
+#include "riskgrid/allreduce.h"
+#endif
 
 static int cmp_d(const void *a, const void *b)
 {
@@ -70,6 +79,61 @@ int main(int argc, char **argv)
         }
         free(s); free(r);
     }
+#ifdef RG_CORE
+    for (int si = 0; si < nsz; si++) {
+        long bytes = argc > 1 ? atol(argv[si + 1]) : def[si];
+        size_t count = (size_t)((bytes + 7) / 8);
+        allreduce *a = NULL;
+        rg_error err;
+        double us[SAMPLES], w = 0.0;
+        volatile int64_t sink = 0;
+        int inner = 1;
+        if (count < 1) count = 1;
+        error_clear(&err);
+        if (allreduce_new(MPI_COMM_WORLD, count, &a, &err) != 0) {
+            fprintf(stderr, "allreduce_new: %s\n", err.msg);
+            MPI_Abort(MPI_COMM_WORLD, 1);
+        }
+        /* one step: write the contribution, reduce, read the sum */
+#define RG_STEP()                                                                       \
+        do {                                                                            \
+            int64_t *c = allreduce_buf(a);                                              \
+            const int64_t *sum = NULL;                                                  \
+            int64_t acc = 0;                                                            \
+            for (size_t j = 0; j < count; j++) c[j] = (int64_t)(j + (size_t)rank);      \
+            if (allreduce_sum(a, 0.0, &sum, &w, &err) != 0) MPI_Abort(MPI_COMM_WORLD, 1); \
+            for (size_t j = 0; j < count; j++) acc += sum[j];                           \
+            sink += acc;                                                                \
+        } while (0)
+        for (int i = 0; i < 5; i++) RG_STEP();
+        for (;;) {
+            MPI_Barrier(MPI_COMM_WORLD);
+            double t0 = MPI_Wtime();
+            for (int i = 0; i < inner; i++) RG_STEP();
+            double dt = MPI_Wtime() - t0;
+            int done = dt >= 0.02 || inner >= (1 << 20);
+            MPI_Bcast(&done, 1, MPI_INT, 0, MPI_COMM_WORLD);
+            if (done) break;
+            inner *= 2;
+        }
+        for (int k = 0; k < SAMPLES; k++) {
+            MPI_Barrier(MPI_COMM_WORLD);
+            double t0 = MPI_Wtime();
+            for (int i = 0; i < inner; i++) RG_STEP();
+            double t = (MPI_Wtime() - t0) / inner, tmax;
+            MPI_Reduce(&t, &tmax, 1, MPI_DOUBLE, MPI_MAX, 0, MPI_COMM_WORLD);
+            us[k] = tmax * 1e6;
+        }
+#undef RG_STEP
+        if (rank == 0) {
+            qsort(us, SAMPLES, sizeof us[0], cmp_d);
+            printf("riskgrid_allreduce kind=%s bytes=%ld ranks=%d us_median=%.2f us_min=%.2f us_max=%.2f\n",
+                   allreduce_kind(a), (long)count * 8, np, us[SAMPLES / 2], us[0], us[SAMPLES - 1]);
+            fflush(stdout);
+        }
+        allreduce_free(a);
+    }
+#endif
     MPI_Finalize();
     return 0;
 }

@@ -9,6 +9,7 @@ Each record is one line "TYPE key=value key=value ..." (see bench/run.sh):
   grid    tool=riskgrid|dd ranks= rep= seconds= mib=
   peak    when= gflops= min= max= core=
   allreduce bytes= us_median= us_min= us_max=
+  riskgrid_allreduce kind= bytes= us_median= us_min= us_max=
 Medians are over the repetitions of one (workload, tool, variant, ranks);
 "spread" is (max - min) / median.  The best peer of a row is the variant
 with the highest median.  FLOP model (per training row): forward
@@ -248,6 +249,10 @@ def main():
     if ar:
         print("MPI_Allreduce int64 sum, 2 ranks: " + "; ".join(
             "%s B %s us (min %s)" % (r["bytes"], r["us_median"], r["us_min"]) for r in ar))
+    ar = [r for r in recs if r["type"] == "riskgrid_allreduce"]
+    if ar:
+        print("riskgrid's step reduction (%s; write contribution + sum + read the whole sum), 2 ranks: " % ar[0].get("kind", "?")
+              + "; ".join("%s B %s us (min %s)" % (r["bytes"], r["us_median"], r["us_min"]) for r in ar))
     for m in nmis:
         print("WARNING: " + m)
 
