@@ -410,9 +410,10 @@ static SG_AVX512 void sg_z1_avx512(const float *x, int R, int F, const float *W1
 #ifndef SG_GW1_NJ
 #define SG_GW1_NJ 2   /* 16-wide vectors of hidden units per tile */
 #endif
-SG_INLINE SG_AVX512 void sg_gw1_tile(const int NF, const shardgrad *g, int f0, int j0, int add, double fs,
-                                     int64_t *acc)
+SG_INLINE SG_AVX512 int sg_gw1_tile(const int NF, const shardgrad *g, int f0, int j0, int add, int exact, double fs,
+                                    int64_t *acc)
 {
+    const int fast = add && !exact;
     const int F = g->shape.n_in, H = g->shape.n_hidden, m = g->rows, ns = g->n_shards;
     const __m512d fsv = _mm512_set1_pd(fs);
     const __m512i absm = _mm512_set1_epi32(0x7fffffff);
@@ -443,10 +444,30 @@ SG_INLINE SG_AVX512 void sg_gw1_tile(const int NF, const shardgrad *g, int f0, i
                 for (int k = 0; k < SG_GW1_NJ; k++) v[i][k] = _mm512_fmadd_ps(xb, dv[k], v[i][k]);
             }
         }
-        /* lane-wise max of the |v| bits as unsigned integers, as a tree:
-         * NaN and Inf bits compare above every finite value (vrangeps or
-         * vmaxps would drop a NaN next to a number) */
-        {
+        /* lane-wise max of |v|, as a tree.  Fast: one vrangeps (max of
+         * absolute values, sign cleared) per pair.  It drops a NaN next
+         * to a number, but a NaN v makes the fixed-point sums t NaN too
+         * (NaN is sticky through the FMAs); the check after the shard
+         * loop sees that and the caller runs the tile again exact, to
+         * find the shards.  For finite values and Inf both give the bits
+         * of max |v|.  Exact (or without add, where no t would see the
+         * NaN): the |v| bits compared as unsigned integers, where NaN and
+         * Inf are above every finite value. */
+        if (fast) {
+            __m512 mx[SG_GW1_NF * SG_GW1_NJ];
+            int n = 0;
+#pragma GCC unroll 8
+            for (int i = 0; i < NF; i++)
+#pragma GCC unroll 4
+                for (int k = 0; k < SG_GW1_NJ; k++) mx[n++] = v[i][k];
+            if (n == 1) mx[0] = _mm512_range_ps(mx[0], mx[0], 0x0b);
+#pragma GCC unroll 8
+            for (int w = 1; w < n; w *= 2)
+#pragma GCC unroll 8
+                for (int q = 0; q + w < n; q += 2 * w) mx[q] = _mm512_range_ps(mx[q], mx[q + w], 0x0b);
+            uint32_t *vm = g->vmax + (size_t)s * SG_LANES;
+            _mm512_storeu_si512(vm, _mm512_max_epu32(_mm512_loadu_si512(vm), _mm512_castps_si512(mx[0])));
+        } else {
             __m512i mx[SG_GW1_NF * SG_GW1_NJ];
             int n = 0;
 #pragma GCC unroll 8
@@ -473,6 +494,14 @@ SG_INLINE SG_AVX512 void sg_gw1_tile(const int NF, const shardgrad *g, int f0, i
                 }
         }
     }
+    if (fast) {
+        __mmask8 bad = 0;
+#pragma GCC unroll 8
+        for (int i = 0; i < NF; i++)
+#pragma GCC unroll 8
+            for (int k = 0; k < 2 * SG_GW1_NJ; k++) bad |= _mm512_cmp_pd_mask(t[i][k], t[i][k], _CMP_UNORD_Q);
+        if (bad) return 1;  /* acc and vmax are rewritten by the exact run */
+    }
     {
         /* without add every t is M and the stored sums are 0 */
         const __m512i mbits = _mm512_set1_epi64((long long)SG_MAGIC_BITS);
@@ -486,31 +515,37 @@ SG_INLINE SG_AVX512 void sg_gw1_tile(const int NF, const shardgrad *g, int f0, i
                 _mm512_mask_storeu_epi64(a, m8, _mm512_sub_epi64(_mm512_castpd_si512(t[i][k]), mbits));
             }
     }
+    return 0;
 }
 
-/* Features [fb, fe): as sg_gw1_generic, but vmax keeps 16 lanes. */
+/* Features [fb, fe): as sg_gw1_generic, but vmax keeps 16 lanes.  A tile
+ * whose fast run met a NaN is run again exact (it overwrites its acc and
+ * only raises vmax, so the second run gives what an exact first would). */
+#define SG_GW1_RUN(nf) \
+    do { if (sg_gw1_tile(nf, g, f0, j0, add, 0, fs, acc)) (void)sg_gw1_tile(nf, g, f0, j0, add, 1, fs, acc); } while (0)
 static SG_AVX512 void sg_gw1_avx512(const shardgrad *g, int fb, int fe, int add, double fs, int64_t *acc)
 {
     const int H = g->shape.n_hidden;
     for (int j0 = 0; j0 < H; j0 += 16 * SG_GW1_NJ) {
         int f0 = fb;
-        for (; f0 + SG_GW1_NF <= fe; f0 += SG_GW1_NF) sg_gw1_tile(SG_GW1_NF, g, f0, j0, add, fs, acc);
+        for (; f0 + SG_GW1_NF <= fe; f0 += SG_GW1_NF) SG_GW1_RUN(SG_GW1_NF);
         switch (fe - f0) {
 #if SG_GW1_NF > 7
-        case 7: sg_gw1_tile(7, g, f0, j0, add, fs, acc); break;
-        case 6: sg_gw1_tile(6, g, f0, j0, add, fs, acc); break;
-        case 5: sg_gw1_tile(5, g, f0, j0, add, fs, acc); break;
-        case 4: sg_gw1_tile(4, g, f0, j0, add, fs, acc); break;
+        case 7: SG_GW1_RUN(7); break;
+        case 6: SG_GW1_RUN(6); break;
+        case 5: SG_GW1_RUN(5); break;
+        case 4: SG_GW1_RUN(4); break;
 #endif
 #if SG_GW1_NF > 3
-        case 3: sg_gw1_tile(3, g, f0, j0, add, fs, acc); break;
-        case 2: sg_gw1_tile(2, g, f0, j0, add, fs, acc); break;
+        case 3: SG_GW1_RUN(3); break;
+        case 2: SG_GW1_RUN(2); break;
 #endif
-        case 1: sg_gw1_tile(1, g, f0, j0, add, fs, acc); break;
+        case 1: SG_GW1_RUN(1); break;
         default: break;
         }
     }
 }
+#undef SG_GW1_RUN
 
 /* sg_dot16 with vectors: the same lane chains and the same tree. */
 static inline SG_AVX512 float sg_dot16_avx512(const float *a, const float *w, int H)
