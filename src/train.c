@@ -552,14 +552,22 @@ agree:
              * before global step RISKGRID_TEST_STOP_AT_STEP (1-based) */
             if (test_stop_at > 0 && step + 1 == test_stop_at && rank == nranks - 1) g_stop_signal = SIGUSR1;
             for (int s = 0; s < nls; s++) {
-                const int64_t off = ds->train.shard_off[s];
-                for (int j = 0; j < m; j++) {
-                    int64_t p = step * m + j, cyc = p / st[s].n;
-                    const uint32_t *perm = stream_perm(&st[s], cfg->seed, ds->first_shard + s, cyc);
-                    int64_t row = off + perm[p % st[s].n];
-                    size_t at = (size_t)s * (size_t)m + (size_t)j;
-                    memcpy(xb + at * (size_t)F, ds->train.x + (size_t)row * (size_t)F, (size_t)F * sizeof *xb);
-                    yb[at] = ds->train.y[row];
+                /* micro-batch row j of this step is position p = step*m + j
+                 * of the shard's stream: permutation p / n, entry p % n */
+                const int64_t off = ds->train.shard_off[s], n = st[s].n, p0 = step * m;
+                int64_t cyc = p0 / n, pos = p0 - cyc * n;
+                const uint32_t *perm = stream_perm(&st[s], cfg->seed, ds->first_shard + s, cyc);
+                for (int j = 0; j < m; j++, pos++) {
+                    if (pos == n) {
+                        pos = 0;
+                        perm = stream_perm(&st[s], cfg->seed, ds->first_shard + s, ++cyc);
+                    }
+                    {
+                        const int64_t row = off + perm[pos];
+                        const size_t at = (size_t)s * (size_t)m + (size_t)j;
+                        memcpy(xb + at * (size_t)F, ds->train.x + (size_t)row * (size_t)F, (size_t)F * sizeof *xb);
+                        yb[at] = ds->train.y[row];
+                    }
                 }
             }
             if (nls > 0) shardgrad_forward_backward(g, res->params, xb, yb, nls, loss);
