@@ -32,17 +32,18 @@ Scenarios:
   strong  the measured job's global batch B1, V = max(16, p) (riskgrid needs
           p <= V and B a multiple of V, so p <= B1); speedup = T(1) / T(p)
 
-cx and cser default to measured values of the current kernels: cx from
-shardgrad_sum on the MNIST b32 shape (150 us per step of 16 shards x
-101,770 parameters, a micro-benchmark of the function alone), cser from a
-cycle profile of MNIST b256 (adam_step + exactsum_to_float, about 50 us per
-step of 101,770 parameters): see docs/performance.md.  The 2-rank
+cx is measured in the same run when --kernels gives bench/kernel_bench.c's
+output (shardgrad_sum alone on the MNIST b32 shape: 16 shards x 101,770
+parameters per step); cser defaults to a perf profile of CREDIT b32
+(adam_step_fixed, about 1.8 us per step of 3,201 parameters): see
+docs/performance.md.  The 2-rank
 allreduce figures are Open MPI's; on one node riskgrid sums through shared
 memory instead (allreduce.h), which is faster, so the model is
 conservative there and describes the multi-node (MPI) path.
 """
 import argparse
 import math
+import re
 import statistics
 
 
@@ -61,14 +62,31 @@ def parse(path):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("records")
-    ap.add_argument("--cx", type=float, default=0.094, help="ns per parameter per shard (exact reduction)")
-    ap.add_argument("--cser", type=float, default=0.5, help="ns per parameter per step (serial update)")
+    ap.add_argument("--cx", type=float, help="ns per parameter per shard (exact reduction); default: from "
+                    "--kernels, else 0.14")
+    ap.add_argument("--cser", type=float, default=0.56, help="ns per parameter per step (serial update)")
+    ap.add_argument("--kernels", help="bench/kernel_bench.c output of the same run (WORK/kernels.txt): cx is "
+                    "then its MNIST b32 fixed-point sum time / (16 shards x parameters)")
     ap.add_argument("--alpha", type=float, help="override: allreduce latency per stage, us")
     ap.add_argument("--beta", type=float, help="override: allreduce ns per byte")
     ap.add_argument("--stat", choices=("min", "median"), default="min",
                     help="which allreduce time of the 7 samples to fit (default min: the uncontended machine)")
     a = ap.parse_args()
     recs = parse(a.records)
+    cx_src = "given"
+    if a.cx is None:
+        a.cx, cx_src = 0.14, "default"
+        if a.kernels:
+            try:
+                with open(a.kernels) as fh:
+                    for line in fh:
+                        m = re.search(r"F=(\d+) H=(\d+) C=(\d+) rows/shard=2 \((\d+) shards\):.*fixed-point sum ([0-9.]+) us/step", line)
+                        if m and m.group(1) == "784":
+                            f, h, c, v = (int(m.group(i)) for i in range(1, 5))
+                            a.cx = float(m.group(5)) * 1e3 / (v * (f * h + h + h * c + c))
+                            cx_src = "measured in this run: kernel_bench, MNIST b32 fixed-point sum"
+            except OSError:
+                pass
 
     ar = sorted(((int(r["bytes"]), float(r["us_" + a.stat])) for r in recs if r["type"] == "allreduce"))
     if not ar:
@@ -83,8 +101,8 @@ def main():
           % (alpha, beta, 1.0 / beta, " [given]" if a.alpha is not None or a.beta is not None else
              " [fitted to the 2-rank %s times: alpha = T(8 B)/2, beta = least-squares slope over %d..%d B]"
              % (a.stat, big[0][0], big[-1][0])))
-    print("compute model: cx = %.2f ns/param/shard, cser = %.2f ns/param/step (measured, see the --help text)"
-          % (a.cx, a.cser))
+    print("compute model: cx = %.3f ns/param/shard (%s), cser = %.2f ns/param/step (see the --help text)"
+          % (a.cx, cx_src, a.cser))
 
     def t_ar(nbytes, p):
         if p <= 1:

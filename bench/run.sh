@@ -72,7 +72,7 @@ if [ "$REPORT_ONLY" = 1 ]; then
     "$PYTHON" "$here/report.py" "$WORK/records.txt"
     echo
     echo "alpha-beta projection (bench/project.py; model and assumptions in docs/performance.md):"
-    "$PYTHON" "$here/project.py" "$WORK/records.txt"
+    "$PYTHON" "$here/project.py" "$WORK/records.txt" --kernels "$WORK/kernels.txt"
     exit 0
 fi
 
@@ -353,7 +353,7 @@ peak end
     "$PYTHON" "$here/report.py" "$REC"
     echo
     echo "alpha-beta projection (bench/project.py; model and assumptions in docs/performance.md):"
-    "$PYTHON" "$here/project.py" "$REC"
+    "$PYTHON" "$here/project.py" "$REC" --kernels "$WORK/kernels.txt"
 } >"$WORK/report.txt"
 say "done; report in $WORK/report.txt, raw records in $REC"
 cat "$WORK/report.txt"
