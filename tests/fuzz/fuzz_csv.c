@@ -116,9 +116,8 @@ static void check_line(const char *line, size_t len, char delim, int limit)
     if (st == CSV_OK && !has_quote) {
         /* lossless: fields joined by the delimiter are the line.  A NUL
          * byte inside a field is not representable in a NUL-terminated
-         * field; such lines are left out here (see docs/testing.md,
-         * "Known issues": the reader accepts them and truncates the field,
-         * tests/corpus/csv_nul_in_field). */
+         * field; such lines are left out here (the reader rejects them
+         * before splitting: tests/corpus/csv_nul_in_field). */
         if (!has_nul) {
             size_t o = 0;
             CHECK(nf == max_fields);
