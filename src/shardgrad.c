@@ -54,16 +54,23 @@
 
 #if SG_HAVE_AVX512
 /* a * b + t rounded toward zero, per lane.  Without optimisation GCC's
- * immintrin.h makes _mm512_fmadd_round_pd a macro that passes the all-ones
- * mask as the int -1 to an unsigned char parameter, which -Wsign-conversion
- * rejects inside the system header's expansion; the pragma confines the
- * exemption to this one wrapper. */
+ * immintrin.h makes _mm512_fmadd_round_pd (and _mm512_range_ps below) a
+ * macro that passes the all-ones mask as the int -1 to an unsigned
+ * parameter, which -Wsign-conversion rejects inside the system header's
+ * expansion; the pragma confines the exemption to these wrappers. */
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wsign-conversion"
 #pragma GCC diagnostic ignored "-Wconversion"
 SG_INLINE SG_AVX512 __m512d sg_fma_rz(__m512d a, __m512d b, __m512d t)
 {
     return _mm512_fmadd_round_pd(a, b, t, _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC);
+}
+
+/* max(|a|, |b|) per lane with the sign cleared (vrangeps, imm 0x0b); the
+ * same macro form at -O0.  Drops a NaN next to a number: see sg_gw1_tile. */
+SG_INLINE SG_AVX512 __m512 sg_absmax(__m512 a, __m512 b)
+{
+    return _mm512_range_ps(a, b, 0x0b);
 }
 #pragma GCC diagnostic pop
 #endif
@@ -460,11 +467,11 @@ SG_INLINE SG_AVX512 int sg_gw1_tile(const int NF, const shardgrad *g, int f0, in
             for (int i = 0; i < NF; i++)
 #pragma GCC unroll 4
                 for (int k = 0; k < SG_GW1_NJ; k++) mx[n++] = v[i][k];
-            if (n == 1) mx[0] = _mm512_range_ps(mx[0], mx[0], 0x0b);
+            if (n == 1) mx[0] = sg_absmax(mx[0], mx[0]);
 #pragma GCC unroll 8
             for (int w = 1; w < n; w *= 2)
 #pragma GCC unroll 8
-                for (int q = 0; q + w < n; q += 2 * w) mx[q] = _mm512_range_ps(mx[q], mx[q + w], 0x0b);
+                for (int q = 0; q + w < n; q += 2 * w) mx[q] = sg_absmax(mx[q], mx[q + w]);
             uint32_t *vm = g->vmax + (size_t)s * SG_LANES;
             _mm512_storeu_si512(vm, _mm512_max_epu32(_mm512_loadu_si512(vm), _mm512_castps_si512(mx[0])));
         } else {
