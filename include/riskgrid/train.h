@@ -5,14 +5,15 @@
  *  every virtual shard v contributes a micro-batch of m = B / V rows, the
  *  rows at positions t*m .. t*m+m-1 of the shard's endless stream, which is
  *  the concatenation of permutations of its rows, one per cycle, drawn from
- *  (seed, v, cycle).  The shard's summed gradient is computed by mlp (same
- *  inputs in the same order on whichever rank holds the shard), converted
- *  to fixed point with a shared exponent and summed over shards as int64
- *  (exactsum.h) in ONE MPI_Allreduce that also carries the loss, a
- *  non-finite count, a stop flag and a histogram of shard exponents (which
- *  gives the next step's exponent).  When a shard's gradient exceeds the
- *  predicted exponent the step is reduced once more with the exact maximum
- *  (rare; always the first step).  The mean gradient is the sum / B; every
+ *  (seed, v, cycle).  The shard's summed gradient is computed by shardgrad
+ *  (same inputs in the same order on whichever rank holds the shard),
+ *  converted to fixed point with a shared exponent and summed over shards
+ *  as int64 in ONE sum over ranks (allreduce.h) that also carries the
+ *  loss, a non-finite count, a stop flag and a histogram of shard
+ *  exponents (which gives the next step's exponent: the largest plus a
+ *  margin of 2).  When a shard's gradient exceeds the predicted exponent
+ *  the step is reduced once more with the exact maximum (rare; always the
+ *  first step).  The mean gradient is the sum / B; every
  *  rank applies the same Adam update.  Nothing here depends on P.
  */
 #ifndef RISKGRID_TRAIN_H
