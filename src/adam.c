@@ -19,6 +19,8 @@
  */
 #include "riskgrid/adam.h"
 
+#include <assert.h>
+
 #include <math.h>
 #include <stdlib.h>
 
@@ -95,23 +97,36 @@ static void adam_begin(adam_state *a, const adam_params *hp, float *c1, float *c
 #endif
 
 ADAM_CLONES
-void adam_step(adam_state *a, const adam_params *hp, float *params, const float *g)
+void adam_step_range(adam_state *a, const adam_params *hp, float *params, const float *g, size_t lo, size_t hi)
 {
     float c1, c2, alpha, eps;
+    assert(lo <= hi && hi <= a->n);
     adam_begin(a, hp, &c1, &c2, &alpha, &eps);
     float *m = a->m, *v = a->v;
-    for (size_t i = 0; i < a->n; i++) adam_elem(g[i], c1, c2, alpha, eps, &m[i], &v[i], &params[i]);
+    for (size_t i = lo; i < hi; i++) adam_elem(g[i], c1, c2, alpha, eps, &m[i], &v[i], &params[i]);
 }
 
 ADAM_CLONES
-void adam_step_fixed(adam_state *a, const adam_params *hp, float *params, const int64_t *q, double f, double mul)
+void adam_step_fixed_range(adam_state *a, const adam_params *hp, float *params, const int64_t *q, double f, double mul,
+                           size_t lo, size_t hi)
 {
     float c1, c2, alpha, eps;
+    assert(lo <= hi && hi <= a->n);
     adam_begin(a, hp, &c1, &c2, &alpha, &eps);
     float *m = a->m, *v = a->v;
-    for (size_t i = 0; i < a->n; i++) {
+    for (size_t i = lo; i < hi; i++) {
         const double scaled = (double)q[i] * f;
         const float gi = (float)(scaled * mul);
         adam_elem(gi, c1, c2, alpha, eps, &m[i], &v[i], &params[i]);
     }
+}
+
+void adam_step(adam_state *a, const adam_params *hp, float *params, const float *g)
+{
+    adam_step_range(a, hp, params, g, 0, a->n);
+}
+
+void adam_step_fixed(adam_state *a, const adam_params *hp, float *params, const int64_t *q, double f, double mul)
+{
+    adam_step_fixed_range(a, hp, params, q, f, mul, 0, a->n);
 }

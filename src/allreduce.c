@@ -7,6 +7,11 @@
  *    2. barrier A;
  *    3. rank r sums slice r of all C_q[p] into the shared result R[p];
  *    4. barrier B; R[p] is the sum.
+ *  allreduce_scatter is steps 1-3, allreduce_gather step 4.  The float
+ *  share area (rank 0's part) is written by each rank at its slice
+ *  between barriers A and B of a call and read after B; it is next
+ *  written after barrier A of the next call, which every rank reaches
+ *  only after its reads.
  *  Two parities make this safe with two barriers per call.  C_r[p] is
  *  next written for call k+2, after rank r returned from call k+1, i.e.
  *  after barrier B of call k+1, which every rank reaches only after step 3
@@ -49,6 +54,7 @@ struct allreduce {
     int have_win;
     int64_t **contrib;          /* AR_SHM: [rank*2 + parity] */
     int64_t *result[2];         /* AR_SHM: shared sums */
+    float *share;               /* AR_SHM: shared float area [len] */
     ar_ctl *ctl;
 };
 
@@ -71,12 +77,13 @@ void allreduce_free(allreduce *a)
     free(a);
 }
 
-/* Shared window: rank 0 holds [ctl][R0][R1][C0][C1], others [C0][C1]. */
+/* Shared window: rank 0 holds [ctl][R0][R1][share][C0][C1], others
+ * [C0][C1]; the share area is padded to whole lines. */
 static int ar_shm_setup(allreduce *a, rg_error *err)
 {
     int rc = 0;
-    const size_t vbytes = a->len * sizeof(int64_t);
-    size_t mine = 2 * vbytes + (a->rank == 0 ? sizeof(ar_ctl) + 2 * vbytes : 0);
+    const size_t vbytes = a->len * sizeof(int64_t), fbytes = (a->len * sizeof(float) + 63) / 64 * 64;
+    size_t mine = 2 * vbytes + (a->rank == 0 ? sizeof(ar_ctl) + 2 * vbytes + fbytes : 0);
     void *base = NULL;
     MPI_Info info = MPI_INFO_NULL;
     if ((rc = log_mpi_check(MPI_Info_create(&info), "MPI_Info_create", err)) != 0) goto done;
@@ -97,7 +104,8 @@ static int ar_shm_setup(allreduce *a, rg_error *err)
             a->ctl = (ar_ctl *)(void *)p;
             a->result[0] = (int64_t *)(void *)(p + sizeof(ar_ctl));
             a->result[1] = a->result[0] + a->len;
-            p += sizeof(ar_ctl) + 2 * vbytes;
+            a->share = (float *)(void *)(p + sizeof(ar_ctl) + 2 * vbytes);
+            p += sizeof(ar_ctl) + 2 * vbytes + fbytes;
         }
         a->contrib[(size_t)r * 2] = (int64_t *)(void *)p;
         a->contrib[(size_t)r * 2 + 1] = a->contrib[(size_t)r * 2] + a->len;
@@ -106,8 +114,9 @@ static int ar_shm_setup(allreduce *a, rg_error *err)
         atomic_init(&a->ctl->arrived, 0);
         atomic_init(&a->ctl->gen, 0);
     }
-    /* slices of whole cache lines (8 int64), one per rank */
-    a->chunk = ((a->len + (size_t)a->size - 1) / (size_t)a->size + 7) / 8 * 8;
+    /* one slice per rank, a multiple of 16 elements: whole cache lines
+     * of the int64 sum and of the float share area */
+    a->chunk = ((a->len + (size_t)a->size - 1) / (size_t)a->size + 15) / 16 * 16;
     /* the counters are initialised before anyone uses them */
     rc = log_mpi_check(MPI_Barrier(a->comm), "MPI_Barrier", err);
 done:
@@ -205,10 +214,44 @@ static int ar_barrier(allreduce *a, double timeout, double *waited, rg_error *er
     return 0;
 }
 
-int allreduce_sum(allreduce *a, double timeout, const int64_t **sum, double *waited, rg_error *err)
+void allreduce_slice(const allreduce *a, int r, size_t *lo, size_t *hi)
+{
+    if (a->kind != AR_SHM) {
+        *lo = 0;
+        *hi = a->len;
+        return;
+    }
+    *lo = (size_t)r * a->chunk < a->len ? (size_t)r * a->chunk : a->len;
+    *hi = *lo + a->chunk < a->len ? *lo + a->chunk : a->len;
+}
+
+float *allreduce_share(allreduce *a)
+{
+    return a->kind == AR_SHM ? a->share : NULL;
+}
+
+void allreduce_peek(const allreduce *a, size_t off, size_t n, int64_t *out)
+{
+    if (a->kind != AR_SHM) {
+        memcpy(out, a->priv + off, n * sizeof *out);
+    } else {
+        /* the call in progress uses parity a->parity */
+        const size_t p = (size_t)a->parity;
+        uint64_t *o = (uint64_t *)(void *)out;
+        memcpy(out, a->contrib[p] + off, n * sizeof *out);
+        for (int r = 1; r < a->size; r++) {
+            const uint64_t *c = (const uint64_t *)(const void *)(a->contrib[(size_t)r * 2 + p] + off);
+            for (size_t i = 0; i < n; i++) o[i] += c[i];
+        }
+    }
+}
+
+int allreduce_scatter(allreduce *a, double timeout, const int64_t **sum, size_t *lo, size_t *hi, double *waited,
+                      rg_error *err)
 {
     int rc = 0;
     *waited = 0.0;
+    allreduce_slice(a, a->rank, lo, hi);
     if (a->kind == AR_NONE) {
         *sum = a->priv;
     } else if (a->kind == AR_MPI) {
@@ -230,20 +273,40 @@ int allreduce_sum(allreduce *a, double timeout, const int64_t **sum, double *wai
         *waited = w.waited;
         *sum = a->priv;
     } else {
-        const int p = a->parity;
-        const size_t lo = (size_t)a->rank * a->chunk < a->len ? (size_t)a->rank * a->chunk : a->len;
-        const size_t hi = lo + a->chunk < a->len ? lo + a->chunk : a->len;
+        const size_t p = (size_t)a->parity;
         uint64_t *res = (uint64_t *)(void *)(a->result[p]);
         if ((rc = ar_barrier(a, timeout, waited, err)) != 0) return rc;
         /* wrap-around: a wrong exponent prediction gives garbage, not UB */
-        memcpy(res + lo, a->contrib[p] + lo, (hi - lo) * sizeof *res);
+        memcpy(res + *lo, a->contrib[p] + *lo, (*hi - *lo) * sizeof *res);
         for (int r = 1; r < a->size; r++) {
-            const uint64_t *c = (const uint64_t *)(const void *)(a->contrib[(size_t)r * 2 + (size_t)p]);
-            for (size_t i = lo; i < hi; i++) res[i] += c[i];
+            const uint64_t *c = (const uint64_t *)(const void *)(a->contrib[(size_t)r * 2 + p]);
+            for (size_t i = *lo; i < *hi; i++) res[i] += c[i];
         }
-        if ((rc = ar_barrier(a, timeout, waited, err)) != 0) return rc;
         *sum = a->result[p];
-        a->parity ^= 1;
     }
     return 0;
+}
+
+int allreduce_gather(allreduce *a, double timeout, const int64_t **sum, double *waited, rg_error *err)
+{
+    int rc = 0;
+    *waited = 0.0;
+    if (a->kind != AR_SHM) {
+        *sum = a->priv;
+        return 0;
+    }
+    if ((rc = ar_barrier(a, timeout, waited, err)) != 0) return rc;
+    *sum = a->result[a->parity];
+    a->parity ^= 1;
+    return 0;
+}
+
+int allreduce_sum(allreduce *a, double timeout, const int64_t **sum, double *waited, rg_error *err)
+{
+    size_t lo = 0, hi = 0;
+    double w2 = 0.0;
+    int rc = allreduce_scatter(a, timeout, sum, &lo, &hi, waited, err);
+    if (rc == 0) rc = allreduce_gather(a, timeout, sum, &w2, err);
+    *waited += w2;
+    return rc;
 }

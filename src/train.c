@@ -163,7 +163,10 @@ typedef struct reducer {
     size_t n;           /* parameters */
     size_t len;         /* n + SLOT_HIST + HIST_W */
     allreduce *ar;      /* the fused vector's reduction */
-    const int64_t *sum; /* the last reduced vector (len) */
+    const int64_t *sum; /* the last reduced vector (len); between scatter
+                         * and gather only [lo, hi) is summed */
+    size_t lo, hi;      /* this rank's slice of the current call */
+    int64_t *extra;     /* [len - n]: the control slots of the current call */
     int headroom;       /* ceil(log2(V)) */
     int e_pred;         /* predicted exponent, same on all ranks; INT_MIN: unknown */
     double timeout;     /* stall timeout in seconds, 0: none */
@@ -245,16 +248,27 @@ static int reduce_once(MPI_Comm comm, reducer *r, shardgrad *g, const double *lo
     }
     {
         double waited = 0.0;
-        int rc = allreduce_sum(r->ar, r->timeout, &r->sum, &waited, err);
+        int rc = allreduce_scatter(r->ar, r->timeout, &r->sum, &r->lo, &r->hi, &waited, err);
         if (rc != 0 && r->timeout > 0 && waited > r->timeout) return stall_abort(comm, r, waited, err);
+        if (rc == 0) allreduce_peek(r->ar, r->n, r->len - r->n, r->extra);
         return rc;
     }
 }
 
-/* One step's reduction; on return r->sum[0..n) holds the fixed-point sum
- * of the gradients at scale *scale, *loss_sum the summed loss, *nonfinite
- * and *stop the global counts.  Every output is identical on all ranks
- * and independent of P. */
+/* Completes the call reduce_once started: r->sum then holds all of it. */
+static int reduce_finish(MPI_Comm comm, reducer *r, rg_error *err)
+{
+    double waited = 0.0;
+    int rc = allreduce_gather(r->ar, r->timeout, &r->sum, &waited, err);
+    if (rc != 0 && r->timeout > 0 && waited > r->timeout) return stall_abort(comm, r, waited, err);
+    return rc;
+}
+
+/* One step's reduction, left open after its scatter half: on return
+ * r->sum[r->lo, r->hi) holds this rank's slice of the fixed-point sum of
+ * the gradients at scale *scale, *loss_sum the summed loss, *nonfinite
+ * and *stop the global counts; reduce_finish completes it.  Every output
+ * is identical on all ranks and independent of P. */
 static int reduce_step(MPI_Comm comm, reducer *r, shardgrad *g, const double *loss, int nls,
                        int stop, int *scale, double *loss_sum, int64_t *nonfinite, int64_t *stop_all,
                        rg_error *err)
@@ -262,13 +276,14 @@ static int reduce_step(MPI_Comm comm, reducer *r, shardgrad *g, const double *lo
     int rc, e = r->e_pred == INT_MIN ? EXACTSUM_EXP_ZERO : r->e_pred;
     const int64_t *extra = NULL;
     if ((rc = reduce_once(comm, r, g, loss, nls, e, stop, err)) != 0) return rc;
-    extra = r->sum + r->n;
+    extra = r->extra;
     if (extra[SLOT_NONFINITE] == 0 && (extra[SLOT_OVERFLOW] != 0 || r->e_pred == INT_MIN)) {
         /* exact maximum over all shards (the first pass found each
          * shard's exponent), then reduce again */
         int emax = EXACTSUM_EXP_ZERO, eall = 0;
         for (int s = 0; s < nls; s++)
             if (r->es[s] > emax) emax = r->es[s];
+        if ((rc = reduce_finish(comm, r, err)) != 0) return rc;
         {
             MPI_Request req = MPI_REQUEST_NULL;
             if ((rc = log_mpi_check(MPI_Iallreduce(&emax, &eall, 1, MPI_INT, MPI_MAX, comm, &req), "MPI_Iallreduce(exponent)", err)) != 0) return rc;
@@ -276,7 +291,6 @@ static int reduce_step(MPI_Comm comm, reducer *r, shardgrad *g, const double *lo
         }
         e = eall;
         if ((rc = reduce_once(comm, r, g, loss, nls, e, stop, err)) != 0) return rc;
-        extra = r->sum + r->n;
     }
     *nonfinite = extra[SLOT_NONFINITE];
     *stop_all = extra[SLOT_STOP];
@@ -403,12 +417,47 @@ int train_checkpoint_bcast(MPI_Comm comm, int root, h5io_checkpoint *c, rg_error
     return 0;
 }
 
+/* When the optimiser step is split over ranks (allreduce_share), each
+ * rank's moments are current only in its slice: collect them everywhere
+ * (collective; the parameters are exchanged every step already). */
+static int gather_moments(MPI_Comm comm, int nranks, const reducer *red, adam_state *adam, rg_error *err)
+{
+    int rc = 0;
+    int *cnt = NULL, *dsp = NULL;
+    if (allreduce_share(red->ar) == NULL) return 0;
+    cnt = malloc((size_t)nranks * sizeof *cnt);
+    dsp = malloc((size_t)nranks * sizeof *dsp);
+    if (cnt == NULL || dsp == NULL) { error_set(err, ERR_NOMEM, "out of memory"); goto agree; }
+    if (red->n > (size_t)INT_MAX) { error_set(err, ERR_INTERNAL, "%zu parameters: too many for one MPI call", red->n); goto agree; }
+    for (int r = 0; r < nranks; r++) {
+        size_t lo = 0, hi = 0;
+        allreduce_slice(red->ar, r, &lo, &hi);
+        lo = lo < red->n ? lo : red->n;
+        hi = hi < red->n ? hi : red->n;
+        dsp[r] = (int)lo;
+        cnt[r] = (int)(hi - lo);
+    }
+agree:
+    if ((rc = log_agree(comm, err)) != 0) goto done;
+    if ((rc = log_mpi_check(MPI_Allgatherv(MPI_IN_PLACE, 0, MPI_DATATYPE_NULL, adam->m, cnt, dsp, MPI_FLOAT, comm),
+                            "MPI_Allgatherv(moments)", err)) != 0)
+        goto done;
+    rc = log_mpi_check(MPI_Allgatherv(MPI_IN_PLACE, 0, MPI_DATATYPE_NULL, adam->v, cnt, dsp, MPI_FLOAT, comm),
+                       "MPI_Allgatherv(moments)", err);
+done:
+    free(cnt);
+    free(dsp);
+    return rc;
+}
+
 /* Rank 0 writes the state after `step` steps (epochs_done epochs
  * evaluated); every rank agrees on the outcome. */
 static int write_checkpoint(MPI_Comm comm, int rank, int nranks, const train_options *opt, const dataset *ds,
-                            const train_result *res, const adam_state *adam, const reducer *red,
+                            const train_result *res, adam_state *adam, const reducer *red,
                             int64_t step, int epochs_done, double loss_partial, rg_error *err)
 {
+    int rc = gather_moments(comm, nranks, red, adam, err);
+    if (rc != 0) return rc;
     if (rank == 0) {
         h5io_checkpoint c;
         memset(&c, 0, sizeof c);
@@ -478,6 +527,7 @@ int train_run(MPI_Comm comm, const config *cfg, const dataset *ds, const train_o
     adam = adam_new(lay.n);
     g = shardgrad_new(&res->shape, nls > 0 ? nls : 1, m > 0 ? m : 1);
     red.es = calloc((size_t)(nls > 0 ? nls : 1), sizeof *red.es);
+    red.extra = calloc(SLOT_HIST + HIST_W, sizeof *red.extra);
     loss = calloc((size_t)(nls > 0 ? nls : 1), sizeof *loss);
     st = calloc((size_t)(nls > 0 ? nls : 1), sizeof *st);
     gmean = malloc(lay.n * sizeof *gmean);
@@ -490,7 +540,7 @@ int train_run(MPI_Comm comm, const config *cfg, const dataset *ds, const train_o
     while ((1 << red.headroom) < V) red.headroom++;
     if (!res->params || !res->loss || !res->test_auc || !res->auc_lo || !res->auc_hi || !res->wall_s ||
         !res->samples_per_s || (res->shape.softmax && !res->class_eval) || !we || !adam || !g || !loss ||
-        !st || !gmean || !xb || !yb || !red.es) {
+        !st || !gmean || !xb || !yb || !red.es || !red.extra) {
         error_set(err, ERR_NOMEM, "out of memory setting up training");
         goto agree;
     }
@@ -586,12 +636,25 @@ agree:
                 goto done;
             }
             loss_epoch += lsum;
-            /* the mean gradient is sum * 2^-scale / B */
-            if (-scale >= DBL_MIN_EXP - 1 && -scale <= DBL_MAX_EXP - 1) {
-                adam_step_fixed(adam, &hp, res->params, red.sum, ldexp(1.0, -scale), 1.0 / (double)B);
-            } else {
-                exactsum_to_float(red.sum, lay.n, scale, 1.0 / (double)B, gmean);
-                adam_step(adam, &hp, res->params, gmean);
+            {
+                /* the optimiser step on this rank's slice of the sum
+                 * (all of it unless the sum is in shared memory), then
+                 * the parameters of the other slices from the share area;
+                 * the mean gradient is sum * 2^-scale / B */
+                const size_t lo = red.lo < lay.n ? red.lo : lay.n, hi = red.hi < lay.n ? red.hi : lay.n;
+                float *share = allreduce_share(red.ar);
+                if (-scale >= DBL_MIN_EXP - 1 && -scale <= DBL_MAX_EXP - 1) {
+                    adam_step_fixed_range(adam, &hp, res->params, red.sum, ldexp(1.0, -scale), 1.0 / (double)B, lo, hi);
+                } else {
+                    exactsum_to_float(red.sum + lo, hi - lo, scale, 1.0 / (double)B, gmean + lo);
+                    adam_step_range(adam, &hp, res->params, gmean, lo, hi);
+                }
+                if (share != NULL) memcpy(share + lo, res->params + lo, (hi - lo) * sizeof *share);
+                if ((rc = reduce_finish(comm, &red, err)) != 0) goto done;
+                if (share != NULL) {
+                    memcpy(res->params, share, lo * sizeof *share);
+                    memcpy(res->params + hi, share + hi, (lay.n - hi) * sizeof *share);
+                }
             }
             res->steps++;
             if (stop_all != 0) {
@@ -656,6 +719,7 @@ done:
     adam_free(adam);
     shardgrad_free(g);
     free(red.es);
+    free(red.extra);
     if (st != NULL) for (int s = 0; s < nls; s++) free(st[s].perm);
     free(st); free(loss); free(gmean); free(xb); free(yb);
     allreduce_free(red.ar);

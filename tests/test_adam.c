@@ -243,6 +243,48 @@ static void test_step_fixed_matches_two_pass(void **state)
     adam_free(b);
 }
 
+/* The update split over "ranks": each of three states steps its own range
+ * (adam_step_fixed_range, adam_step_range) and the parameters are then
+ * exchanged, as train.c does with the shared area; parameters and the
+ * moments of each range equal the full step's, bit for bit. */
+static void test_range_split_matches_full(void **state)
+{
+    (void)state;
+    enum { M = 53, P = 3 };
+    const size_t cut[P + 1] = {0, 16, 48, M};
+    const adam_params hp = {1e-3, 0.9, 0.999, 1e-7};
+    adam_state *full = adam_new(M), *part[P] = {NULL, NULL, NULL};
+    float pf[M], pp[P][M], g[M];
+    int64_t q[M];
+    assert_non_null(full);
+    for (int r = 0; r < P; r++) assert_non_null(part[r] = adam_new(M));
+    for (int i = 0; i < M; i++) pf[i] = 0.02f * (float)(i - 26);
+    for (int r = 0; r < P; r++) memcpy(pp[r], pf, sizeof pf);
+    for (int step = 0; step < 6; step++) {
+        for (int i = 0; i < M; i++) q[i] = (int64_t)((i * 7919 + step * 104729) % 2000003) - 1000001;
+        if (step % 2 == 0) {
+            adam_step_fixed(full, &hp, pf, q, ldexp(1.0, -30), 1.0 / 16.0);
+            for (int r = 0; r < P; r++) adam_step_fixed_range(part[r], &hp, pp[r], q, ldexp(1.0, -30), 1.0 / 16.0, cut[r], cut[r + 1]);
+        } else {
+            for (int i = 0; i < M; i++) g[i] = (float)q[i] * 1e-9f;
+            adam_step(full, &hp, pf, g);
+            for (int r = 0; r < P; r++) adam_step_range(part[r], &hp, pp[r], g, cut[r], cut[r + 1]);
+        }
+        /* exchange: every replica takes each range from its owner */
+        for (int r = 0; r < P; r++)
+            for (int o = 0; o < P; o++)
+                if (o != r) memcpy(pp[r] + cut[o], pp[o] + cut[o], (cut[o + 1] - cut[o]) * sizeof(float));
+        for (int r = 0; r < P; r++) {
+            assert_memory_equal(pp[r], pf, sizeof pf);
+            assert_memory_equal(part[r]->m + cut[r], full->m + cut[r], (cut[r + 1] - cut[r]) * sizeof(float));
+            assert_memory_equal(part[r]->v + cut[r], full->v + cut[r], (cut[r + 1] - cut[r]) * sizeof(float));
+            assert_int_equal(part[r]->t, full->t);
+        }
+    }
+    for (int r = 0; r < P; r++) adam_free(part[r]);
+    adam_free(full);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -253,6 +295,7 @@ int main(void)
         cmocka_unit_test(test_eps_placement),
         cmocka_unit_test(test_deterministic),
         cmocka_unit_test(test_step_fixed_matches_two_pass),
+        cmocka_unit_test(test_range_split_matches_full),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

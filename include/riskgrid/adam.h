@@ -41,4 +41,14 @@ void adam_step(adam_state *a, const adam_params *hp, float *params, const float 
  *  that is a normal double), saving a pass over the parameters. */
 void adam_step_fixed(adam_state *a, const adam_params *hp, float *params, const int64_t *q, double f, double mul);
 
+/** adam_step and adam_step_fixed restricted to elements [lo, hi) of
+ *  params, g / q and the moments (t still advances by one): the elements
+ *  of the range get exactly the bits of the full step, the others are
+ *  left as they are.  For an update split over ranks, each rank stepping
+ *  its own range and then exchanging parameters (and, for a checkpoint,
+ *  moments).  lo <= hi <= n. */
+void adam_step_range(adam_state *a, const adam_params *hp, float *params, const float *g, size_t lo, size_t hi);
+void adam_step_fixed_range(adam_state *a, const adam_params *hp, float *params, const int64_t *q, double f, double mul,
+                           size_t lo, size_t hi);
+
 #endif

@@ -19,6 +19,22 @@
  *  int64), call allreduce_sum, read the sum through the returned pointer.
  *  The sum stays valid until the next-but-one allreduce_sum; the
  *  contribution buffer changes after every call.
+ *
+ *  A call can also be made in two halves, so that the work that follows
+ *  a sum (an optimiser step) is split over the ranks like the sum itself
+ *  (reduce-scatter, update, all-gather):
+ *    allreduce_scatter   every rank has contributed; this rank's slice
+ *                        [lo, hi) of the sum is ready (all of it unless
+ *                        the kind is "shm"); allreduce_peek sums any
+ *                        other range privately;
+ *    (the rank puts what others need from its slice into
+ *     allreduce_share(a), a shared float area of len elements, at the
+ *     slice's positions)
+ *    allreduce_gather    every rank is done; the whole sum and every
+ *                        rank's part of the share area are readable.
+ *  allreduce_sum is scatter + gather.  The share area is written only
+ *  between scatter and gather and read only after gather; it stays valid
+ *  until the next scatter.
  */
 #ifndef RISKGRID_ALLREDUCE_H
 #define RISKGRID_ALLREDUCE_H
@@ -45,6 +61,27 @@ int64_t *allreduce_buf(allreduce *a);
  *  expired (a rank stopped responding); the caller cannot continue with
  *  collectives then and should abort the job. */
 int allreduce_sum(allreduce *a, double timeout, const int64_t **sum, double *waited, rg_error *err);
+
+/** First half of allreduce_sum (collective): on success sum[*lo, *hi)
+ *  is this rank's slice of the sum.  Slices are disjoint, cover [0, len)
+ *  and non-empty ones start at multiples of 16 elements.  Same
+ *  errors as allreduce_sum. */
+int allreduce_scatter(allreduce *a, double timeout, const int64_t **sum, size_t *lo, size_t *hi, double *waited,
+                      rg_error *err);
+
+/** Between scatter and gather: out[0..n) = the sum of elements
+ *  [off, off+n) of every contribution (n small: it reads P copies). */
+void allreduce_peek(const allreduce *a, size_t off, size_t n, int64_t *out);
+
+/** Second half (collective): *sum then points to the whole sum. */
+int allreduce_gather(allreduce *a, double timeout, const int64_t **sum, double *waited, rg_error *err);
+
+/** The slice [*lo, *hi) that rank r gets from allreduce_scatter. */
+void allreduce_slice(const allreduce *a, int r, size_t *lo, size_t *hi);
+
+/** The shared float area (len floats) when slices are partial ("shm");
+ *  NULL when every rank gets the whole sum from allreduce_scatter. */
+float *allreduce_share(allreduce *a);
 
 /** "none" (1 rank), "shm" or "mpi". */
 const char *allreduce_kind(const allreduce *a);

@@ -1,0 +1,177 @@
+/** \file mpi_allreduce.c  MPI tests of the step's int64 sum over ranks
+ *  (allreduce.h): allreduce_sum and its two halves (scatter, gather), the
+ *  slices, allreduce_peek and the shared float area, for the kind riskgrid
+ *  picks on one node ("shm"; "none" at 1 rank) and for the MPI fallback
+ *  (RISKGRID_ALLREDUCE=mpi).
+ *
+ *  Run by ctest under mpiexec at 1..4 ranks; every rank runs every test.
+ *  As in mpi_agree.c, checks count local failures and each test ends by
+ *  combining the counts over the ranks, so no rank leaves a collective
+ *  early; main() returns the worst cmocka failure count over the ranks. */
+#include <mpi.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "riskgrid/allreduce.h"
+#include "riskgrid/error.h"
+#include "riskgrid/log.h"
+
+static int g_rank = 0, g_size = 1;
+static int g_fail = 0; /* local failed checks in the current test */
+static FILE *g_diag;    /* failure details: stderr, kept on every rank */
+
+#define CHECK(cond, ...)                                                          \
+    do {                                                                          \
+        if (!(cond)) {                                                            \
+            g_fail++;                                                             \
+            fprintf(g_diag, "[rank %d of %d] %s:%d: check failed: %s: ", g_rank,  \
+                    g_size, __FILE__, __LINE__, #cond);                           \
+            fprintf(g_diag, __VA_ARGS__);                                         \
+            fputc('\n', g_diag);                                                  \
+            fflush(g_diag);                                                       \
+        }                                                                         \
+    } while (0)
+
+static void agree_checks(void)
+{
+    int mine = g_fail, worst = 0;
+    g_fail = 0;
+    assert_int_equal(MPI_Allreduce(&mine, &worst, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD), MPI_SUCCESS);
+    if (worst != 0) fail_msg("%d failed check(s) on some rank (%d here)", worst, mine);
+}
+
+/* Rank r's contribution to element i in call k: distinct per (r, i, k),
+ * large enough to use all 64 bits, and negative for some. */
+static int64_t contrib(int r, size_t i, int k)
+{
+    uint64_t h = (uint64_t)(r + 1) * UINT64_C(0x9e3779b97f4a7c15) ^ (uint64_t)(i + 1) * UINT64_C(0xbf58476d1ce4e5b9) ^
+                 (uint64_t)(k + 1) * UINT64_C(0x94d049bb133111eb);
+    h ^= h >> 31;
+    return (int64_t)(h >> 3) - (int64_t)(UINT64_C(1) << 59);
+}
+
+/* The wrap-around sum over all ranks, computed independently. */
+static int64_t expect(size_t i, int k)
+{
+    uint64_t s = 0;
+    for (int r = 0; r < g_size; r++) s += (uint64_t)contrib(r, i, k);
+    return (int64_t)s;
+}
+
+/* Several calls of len elements: whole sums, and the halves with the
+ * slices, peek and the share area. */
+static void run_kind(const char *env, const char *want_kind)
+{
+    static const size_t lens[] = {1, 17, 3269};
+    if (env != NULL) setenv("RISKGRID_ALLREDUCE", env, 1);
+    else unsetenv("RISKGRID_ALLREDUCE");
+    for (size_t li = 0; li < sizeof lens / sizeof lens[0]; li++) {
+        const size_t len = lens[li];
+        allreduce *a = NULL;
+        rg_error err;
+        error_clear(&err);
+        assert_int_equal(allreduce_new(MPI_COMM_WORLD, len, &a, &err), 0);
+        CHECK(strcmp(allreduce_kind(a), g_size == 1 ? "none" : want_kind) == 0, "kind %s", allreduce_kind(a));
+        {
+            /* slices: disjoint, in rank order, covering [0, len), starting
+             * at multiples of 16 (an empty one may sit at len) */
+            size_t next = 0;
+            for (int r = 0; r < g_size; r++) {
+                size_t lo = 0, hi = 0;
+                allreduce_slice(a, r, &lo, &hi);
+                if (allreduce_share(a) == NULL) {
+                    CHECK(lo == 0 && hi == len, "rank %d slice [%zu, %zu) of %zu", r, lo, hi, len);
+                    next = len;
+                    continue;
+                }
+                CHECK(lo == next && lo <= hi && hi <= len && (lo % 16 == 0 || lo == hi), "rank %d slice [%zu, %zu), expected from %zu", r, lo, hi, next);
+                next = hi;
+            }
+            CHECK(next == len, "slices end at %zu of %zu", next, len);
+        }
+        for (int k = 0; k < 5; k++) {
+            int64_t *buf = allreduce_buf(a);
+            const int64_t *sum = NULL;
+            double waited = 0.0;
+            size_t lo = 0, hi = 0, bad = 0;
+            for (size_t i = 0; i < len; i++) buf[i] = contrib(g_rank, i, k);
+            if (k % 2 == 0) {
+                assert_int_equal(allreduce_sum(a, 30.0, &sum, &waited, &err), 0);
+            } else {
+                float *share = NULL;
+                int64_t tail[3] = {0, 0, 0};
+                const size_t nt = len < 3 ? len : 3;
+                assert_int_equal(allreduce_scatter(a, 30.0, &sum, &lo, &hi, &waited, &err), 0);
+                for (size_t i = lo; i < hi; i++) bad += sum[i] != expect(i, k);
+                CHECK(bad == 0, "call %d: %zu wrong elements in the slice [%zu, %zu)", k, bad, lo, hi);
+                allreduce_peek(a, len - nt, nt, tail);
+                for (size_t i = 0; i < nt; i++) CHECK(tail[i] == expect(len - nt + i, k), "call %d: peek element %zu", k, len - nt + i);
+                share = allreduce_share(a);
+                if (share != NULL)
+                    for (size_t i = lo; i < hi; i++) share[i] = (float)(i * 3 + (size_t)k);
+                assert_int_equal(allreduce_gather(a, 30.0, &sum, &waited, &err), 0);
+                if (share != NULL) {
+                    size_t wrong = 0;
+                    for (size_t i = 0; i < len; i++) wrong += share[i] != (float)(i * 3 + (size_t)k);
+                    CHECK(wrong == 0, "call %d: %zu share elements not written by their slice's rank", k, wrong);
+                }
+            }
+            bad = 0;
+            for (size_t i = 0; i < len; i++) bad += sum[i] != expect(i, k);
+            CHECK(bad == 0, "call %d (len %zu): %zu wrong elements in the sum", k, len, bad);
+        }
+        allreduce_free(a);
+        agree_checks();
+    }
+    unsetenv("RISKGRID_ALLREDUCE");
+}
+
+static void test_shared_memory(void **state)
+{
+    (void)state;
+    run_kind(NULL, "shm");
+}
+
+static void test_mpi_fallback(void **state)
+{
+    (void)state;
+    run_kind("mpi", "mpi");
+}
+
+int main(int argc, char **argv)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_shared_memory),
+        cmocka_unit_test(test_mpi_fallback),
+    };
+    int failed = 0, worst = 0;
+
+    MPI_Init(&argc, &argv);
+    MPI_Comm_rank(MPI_COMM_WORLD, &g_rank);
+    MPI_Comm_size(MPI_COMM_WORLD, &g_size);
+    log_setup(g_rank, g_size, 1);
+    g_diag = stderr;
+    if (g_rank != 0) {
+        int fd = dup(STDERR_FILENO);
+        FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
+        if (f != NULL) g_diag = f;
+        if (freopen("/dev/null", "w", stdout) == NULL || (f != NULL && freopen("/dev/null", "w", stderr) == NULL))
+            fprintf(g_diag, "[rank %d] cannot silence cmocka output\n", g_rank);
+    }
+    failed = cmocka_run_group_tests_name("mpi_allreduce", tests, NULL, NULL);
+    MPI_Allreduce(&failed, &worst, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD);
+    if (g_rank == 0) {
+        printf("mpi_allreduce: %d rank(s), worst failure count over ranks: %d\n", g_size, worst);
+        fflush(stdout);
+    }
+    MPI_Finalize();
+    if (g_diag != stderr) fclose(g_diag);
+    return worst;
+}
