@@ -84,7 +84,8 @@ struct shardgrad {
     mlp_layout L;
     int max_shards, rows;
     int n_shards;        /* of the last forward_backward */
-    const float *x;      /* its rows (caller-owned) */
+    const float *const *xr; /* its rows, one pointer per row (caller-owned rows) */
+    const float **xr_own;   /* [max_shards*rows]: pointers into a contiguous x */
     float *a1;           /* relu(Z1) [R*H] */
     float *d1;           /* dZ1 [R*H] */
     float *p;            /* P, then dZ2 [R*C] */
@@ -142,7 +143,7 @@ void shardgrad_free(shardgrad *g)
 {
     if (g == NULL) return;
     free(g->a1); free(g->d1); free(g->p); free(g->w2t); free(g->small);
-    free(g->tmp); free(g->dacc); free(g->vmax);
+    free(g->tmp); free(g->dacc); free(g->vmax); free(g->xr_own);
     free(g);
 }
 
@@ -172,7 +173,8 @@ shardgrad *shardgrad_new(const mlp_shape *s, int max_shards, int rows)
     g->tmp = malloc(H * sizeof *g->tmp);
     g->dacc = malloc((H > C ? H : C) * sizeof *g->dacc);
     g->vmax = malloc((size_t)max_shards * SG_LANES * sizeof *g->vmax);
-    if (!g->a1 || !g->d1 || !g->p || !g->w2t || !g->small || !g->tmp || !g->dacc || !g->vmax) {
+    g->xr_own = malloc(R * sizeof *g->xr_own);
+    if (!g->a1 || !g->d1 || !g->p || !g->w2t || !g->small || !g->tmp || !g->dacc || !g->vmax || !g->xr_own) {
         shardgrad_free(g);
         return NULL;
     }
@@ -183,11 +185,11 @@ shardgrad *shardgrad_new(const mlp_shape *s, int max_shards, int rows)
 /* portable kernels (also inlined into the AVX-512 variant)            */
 
 /* a1[R][H] = relu(b1 + x W1), each element one fma chain over f. */
-SG_INLINE void sg_z1_generic(const float *x, int R, int F, const float *W1, const float *b1, int H, float *a1)
+SG_INLINE void sg_z1_generic(const float *const *x, int R, int F, const float *W1, const float *b1, int H, float *a1)
 {
     for (int r = 0; r < R; r++) {
         float *z = a1 + (size_t)r * (size_t)H;
-        const float *xr = x + (size_t)r * (size_t)F;
+        const float *xr = x[r];
         for (int j = 0; j < H; j++) z[j] = b1[j];
         for (int f = 0; f < F; f++) {
             const float xv = xr[f], *w = W1 + (size_t)f * (size_t)H;
@@ -236,7 +238,7 @@ SG_INLINE uint32_t sg_abs_bits(float v)
  * add). */
 static void sg_gw1_generic(const shardgrad *g, int fb, int fe, int add, double fs, int64_t *acc)
 {
-    const int F = g->shape.n_in, H = g->shape.n_hidden, m = g->rows;
+    const int H = g->shape.n_hidden, m = g->rows;
     float *tmp = g->tmp;
     memset(acc + (size_t)fb * (size_t)H, 0, (size_t)(fe - fb) * (size_t)H * sizeof *acc);
     for (int s = 0; s < g->n_shards; s++) {
@@ -244,7 +246,7 @@ static void sg_gw1_generic(const shardgrad *g, int fb, int fe, int add, double f
         for (int f = fb; f < fe; f++) {
             for (int j = 0; j < H; j++) tmp[j] = 0.0f;
             for (int r = s * m; r < s * m + m; r++) {
-                const float xv = g->x[(size_t)r * (size_t)F + (size_t)f];
+                const float xv = g->xr[r][f];
                 const float *d = g->d1 + (size_t)r * (size_t)H;
                 for (int j = 0; j < H; j++) tmp[j] = fmaf(xv, d[j], tmp[j]);
             }
@@ -333,7 +335,7 @@ static void sg_rest(shardgrad *g, const float *params, const int32_t *y, double 
     }
 }
 
-static void sg_fb_generic(shardgrad *g, const float *params, const float *x, const int32_t *y, double *loss)
+static void sg_fb_generic(shardgrad *g, const float *params, const float *const *x, const int32_t *y, double *loss)
 {
     sg_z1_generic(x, g->n_shards * g->rows, g->shape.n_in, params + g->L.w1, params + g->L.b1,
                   g->shape.n_hidden, g->a1);
@@ -355,7 +357,7 @@ static inline __mmask16 sg_mask(int c0, int H)
 }
 
 /* One tile of z1: MR rows x 64 columns from column j0. */
-SG_INLINE SG_AVX512 void sg_z1_tile(const int MR, const float *x, int F, const float *W1, const float *b1,
+SG_INLINE SG_AVX512 void sg_z1_tile(const int MR, const float *const *x, int F, const float *W1, const float *b1,
                                     int H, int j0, const __mmask16 *mk, float *a1)
 {
     __m512 acc[6][4];
@@ -369,7 +371,7 @@ SG_INLINE SG_AVX512 void sg_z1_tile(const int MR, const float *x, int F, const f
         const __m512 w2 = _mm512_maskz_loadu_ps(mk[2], w + 32), w3 = _mm512_maskz_loadu_ps(mk[3], w + 48);
 #pragma GCC unroll 6
         for (int i = 0; i < MR; i++) {
-            const __m512 xb = _mm512_set1_ps(x[(size_t)i * (size_t)F + (size_t)f]);
+            const __m512 xb = _mm512_set1_ps(x[i][f]);
             acc[i][0] = _mm512_fmadd_ps(xb, w0, acc[i][0]);
             acc[i][1] = _mm512_fmadd_ps(xb, w1, acc[i][1]);
             acc[i][2] = _mm512_fmadd_ps(xb, w2, acc[i][2]);
@@ -385,15 +387,15 @@ SG_INLINE SG_AVX512 void sg_z1_tile(const int MR, const float *x, int F, const f
                                   _mm512_max_ps(zero, acc[i][k]));
 }
 
-static SG_AVX512 void sg_z1_avx512(const float *x, int R, int F, const float *W1, const float *b1, int H, float *a1)
+static SG_AVX512 void sg_z1_avx512(const float *const *x, int R, int F, const float *W1, const float *b1, int H, float *a1)
 {
     for (int j0 = 0; j0 < H; j0 += 64) {
         __mmask16 mk[4];
         for (int k = 0; k < 4; k++) mk[k] = sg_mask(j0 + 16 * k, H);
         int r0 = 0;
         for (; r0 + 6 <= R; r0 += 6)
-            sg_z1_tile(6, x + (size_t)r0 * (size_t)F, F, W1, b1, H, j0, mk, a1 + (size_t)r0 * (size_t)H);
-        const float *xr = x + (size_t)r0 * (size_t)F;
+            sg_z1_tile(6, x + r0, F, W1, b1, H, j0, mk, a1 + (size_t)r0 * (size_t)H);
+        const float *const *xr = x + r0;
         float *ar = a1 + (size_t)r0 * (size_t)H;
         switch (R - r0) {
         case 5: sg_z1_tile(5, xr, F, W1, b1, H, j0, mk, ar); break;
@@ -421,7 +423,7 @@ SG_INLINE SG_AVX512 int sg_gw1_tile(const int NF, const shardgrad *g, int f0, in
                                     int64_t *acc)
 {
     const int fast = add && !exact;
-    const int F = g->shape.n_in, H = g->shape.n_hidden, m = g->rows, ns = g->n_shards;
+    const int H = g->shape.n_hidden, m = g->rows, ns = g->n_shards;
     const __m512d fsv = _mm512_set1_pd(fs);
     const __m512i absm = _mm512_set1_epi32(0x7fffffff);
     __mmask16 mk[SG_GW1_NJ];
@@ -440,7 +442,7 @@ SG_INLINE SG_AVX512 int sg_gw1_tile(const int NF, const shardgrad *g, int f0, in
             for (int k = 0; k < SG_GW1_NJ; k++) v[i][k] = _mm512_setzero_ps();
         for (int r = s * m; r < s * m + m; r++) {
             const float *d = g->d1 + (size_t)r * (size_t)H + (size_t)j0;
-            const float *xr = g->x + (size_t)r * (size_t)F + (size_t)f0;
+            const float *xr = g->xr[r] + f0;
             __m512 dv[SG_GW1_NJ];
 #pragma GCC unroll 4
             for (int k = 0; k < SG_GW1_NJ; k++) dv[k] = _mm512_maskz_loadu_ps(mk[k], d + 16 * k);
@@ -659,7 +661,7 @@ static SG_AVX512 void sg_small_avx512(const shardgrad *g, int add, double fs, in
     }
 }
 
-static SG_AVX512 void sg_fb_avx512(shardgrad *g, const float *params, const float *x, const int32_t *y, double *loss)
+static SG_AVX512 void sg_fb_avx512(shardgrad *g, const float *params, const float *const *x, const int32_t *y, double *loss)
 {
     sg_z1_avx512(x, g->n_shards * g->rows, g->shape.n_in, params + g->L.w1, params + g->L.b1,
                  g->shape.n_hidden, g->a1);
@@ -673,10 +675,19 @@ static SG_AVX512 void sg_fb_avx512(shardgrad *g, const float *params, const floa
 void shardgrad_forward_backward(shardgrad *g, const float *params, const float *x,
                                 const int32_t *y, int n_shards, double *loss)
 {
+    const int F = g->shape.n_in;
+    for (int r = 0; r < n_shards * g->rows; r++) g->xr_own[r] = x + (size_t)r * (size_t)F;
+    shardgrad_forward_backward_rows(g, params, g->xr_own, y, n_shards, loss);
+}
+
+void shardgrad_forward_backward_rows(shardgrad *g, const float *params, const float *const *x,
+                                     const int32_t *y, int n_shards, double *loss)
+{
     const int H = g->shape.n_hidden, C = g->shape.n_out;
     const float *W2 = params + g->L.w2;
+    assert(n_shards >= 1 && n_shards <= g->max_shards);
     g->n_shards = n_shards;
-    g->x = x;
+    g->xr = x;
     for (int h = 0; h < H; h++)
         for (int c = 0; c < C; c++) g->w2t[(size_t)c * (size_t)H + (size_t)h] = W2[(size_t)h * (size_t)C + (size_t)c];
 #if SG_HAVE_AVX512
@@ -732,7 +743,7 @@ void shardgrad_shard(const shardgrad *g, int s, float *grad)
         float *gr = grad + g->L.w1 + (size_t)f * (size_t)H;
         for (int j = 0; j < H; j++) gr[j] = 0.0f;
         for (int r = s * m; r < s * m + m; r++) {
-            const float xv = g->x[(size_t)r * (size_t)F + (size_t)f];
+            const float xv = g->xr[r][f];
             const float *d = g->d1 + (size_t)r * (size_t)H;
             for (int j = 0; j < H; j++) gr[j] = fmaf(xv, d[j], gr[j]);
         }

@@ -494,7 +494,8 @@ int train_run(MPI_Comm comm, const config *cfg, const dataset *ds, const train_o
     adam_state *adam = NULL;
     adam_params hp = {cfg->learning_rate, cfg->beta1, cfg->beta2, cfg->epsilon};
     shardgrad *g = NULL;
-    float *gmean = NULL, *xb = NULL;
+    float *gmean = NULL;
+    const float **xb = NULL;   /* the step's rows, by pointer into ds->train.x */
     int32_t *yb = NULL;
     double *loss = NULL;
     shard_stream *st = NULL;
@@ -531,7 +532,7 @@ int train_run(MPI_Comm comm, const config *cfg, const dataset *ds, const train_o
     loss = calloc((size_t)(nls > 0 ? nls : 1), sizeof *loss);
     st = calloc((size_t)(nls > 0 ? nls : 1), sizeof *st);
     gmean = malloc(lay.n * sizeof *gmean);
-    xb = malloc((size_t)(nls > 0 ? nls : 1) * (size_t)m * (size_t)F * sizeof *xb);
+    xb = malloc((size_t)(nls > 0 ? nls : 1) * (size_t)m * sizeof *xb);
     yb = malloc((size_t)(nls > 0 ? nls : 1) * (size_t)m * sizeof *yb);
     red.n = lay.n;
     red.len = lay.n + SLOT_HIST + HIST_W;
@@ -623,12 +624,12 @@ agree:
                     {
                         const int64_t row = off + perm[pos];
                         const size_t at = (size_t)s * (size_t)m + (size_t)j;
-                        memcpy(xb + at * (size_t)F, ds->train.x + (size_t)row * (size_t)F, (size_t)F * sizeof *xb);
+                        xb[at] = ds->train.x + (size_t)row * (size_t)F;
                         yb[at] = ds->train.y[row];
                     }
                 }
             }
-            if (nls > 0) shardgrad_forward_backward(g, res->params, xb, yb, nls, loss);
+            if (nls > 0) shardgrad_forward_backward_rows(g, res->params, xb, yb, nls, loss);
             if ((rc = reduce_step(comm, &red, g, loss, nls, g_stop_signal != 0, &scale, &lsum, &nonfinite, &stop_all, err)) != 0) goto done;
             if (nonfinite != 0) {
                 rc = error_set(err, ERR_NUMERIC, "training diverged: the loss or gradient is not finite at epoch %d, step %lld (global step %lld); lower [train] learning_rate (now %g)",
@@ -721,7 +722,7 @@ done:
     free(red.es);
     free(red.extra);
     if (st != NULL) for (int s = 0; s < nls; s++) free(st[s].perm);
-    free(st); free(loss); free(gmean); free(xb); free(yb);
+    free(st); free(loss); free(gmean); free((void *)xb); free(yb);
     allreduce_free(red.ar);
     return rc;
 }

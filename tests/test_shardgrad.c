@@ -287,6 +287,53 @@ static void test_prediction_and_nonfinite(void **state)
     shardgrad_set_variant(SHARDGRAD_GENERIC);
 }
 
+/* Rows by pointer (shardgrad_forward_backward_rows), scattered in reverse
+ * order with gaps, give the bits of the contiguous form: losses, shard
+ * gradients, the fixed-point sum and the exponents, in both variants. */
+static void test_rows_by_pointer(void **state)
+{
+    (void)state;
+    for (int v = SHARDGRAD_GENERIC; v <= SHARDGRAD_AVX512; v++) {
+        if (shardgrad_set_variant(v) != 0) continue;
+        for (size_t k = 0; k < sizeof shapes / sizeof shapes[0]; k++) {
+            problem p = make_problem(shapes[k][0], shapes[k][1], shapes[k][2], 4, shapes[k][3], 61 + k);
+            const size_t n = p.L.n, F = (size_t)p.s.n_in, R = (size_t)p.ns * (size_t)p.m;
+            double loss[2][4];
+            int es[2][4];
+            float *grads[2], *far = xcalloc(R * (F + 5), sizeof *far);
+            int64_t *acc[2];
+            const float **rows = xcalloc(R, sizeof *rows);
+            shardgrad *g[2];
+            for (size_t r = 0; r < R; r++) {
+                float *dst = far + (R - 1 - r) * (F + 5) + 3;
+                memcpy(dst, p.x + r * F, F * sizeof *dst);
+                rows[r] = dst;
+            }
+            for (int i = 0; i < 2; i++) {
+                grads[i] = xcalloc((size_t)p.ns * n, sizeof *grads[i]);
+                acc[i] = xcalloc(n, sizeof *acc[i]);
+                g[i] = shardgrad_new(&p.s, p.ns, p.m);
+                assert_non_null(g[i]);
+            }
+            shardgrad_forward_backward(g[0], p.params, p.x, p.y, p.ns, loss[0]);
+            shardgrad_forward_backward_rows(g[1], p.params, rows, p.y, p.ns, loss[1]);
+            for (int i = 0; i < 2; i++) {
+                for (int s = 0; s < p.ns; s++) shardgrad_shard(g[i], s, grads[i] + (size_t)s * n);
+                shardgrad_sum(g[i], 0, p.s.n_in, 0, HEADROOM, acc[i], es[i]);
+            }
+            assert_memory_equal(loss[0], loss[1], (size_t)p.ns * sizeof loss[0][0]);
+            assert_memory_equal(grads[0], grads[1], (size_t)p.ns * n * sizeof *grads[0]);
+            assert_memory_equal(acc[0], acc[1], n * sizeof *acc[0]);
+            assert_memory_equal(es[0], es[1], (size_t)p.ns * sizeof es[0][0]);
+            for (int i = 0; i < 2; i++) { shardgrad_free(g[i]); free(grads[i]); free(acc[i]); }
+            free(far);
+            free((void *)rows);
+            free_problem(&p);
+        }
+    }
+    shardgrad_set_variant(SHARDGRAD_GENERIC);
+}
+
 static void test_new_preconditions(void **state)
 {
     (void)state;
@@ -307,6 +354,7 @@ int main(void)
         cmocka_unit_test(test_shard_independent_of_batch),
         cmocka_unit_test(test_variants_agree),
         cmocka_unit_test(test_prediction_and_nonfinite),
+        cmocka_unit_test(test_rows_by_pointer),
         cmocka_unit_test(test_new_preconditions),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -59,6 +59,13 @@ void shardgrad_free(shardgrad *g);
 void shardgrad_forward_backward(shardgrad *g, const float *params, const float *x,
                                 const int32_t *y, int n_shards, double *loss);
 
+/** The same with the rows by pointer: rows[r] (F floats) is row r, for r <
+ *  n_shards * rows, so a caller can point into its data instead of
+ *  copying a batch together; the same bits as the contiguous form.  The
+ *  pointer array and the rows must stay unchanged as x above. */
+void shardgrad_forward_backward_rows(shardgrad *g, const float *params, const float *const *rows,
+                                     const int32_t *y, int n_shards, double *loss);
+
 /** The fixed-point sum over the shards of the last forward_backward, in
  *  pieces: rows [f_begin, f_end) of the W1 block of acc are OVERWRITTEN
  *  with sum_s q(gW1_s) (q as in the file comment).  Call with consecutive ranges from
