@@ -214,6 +214,20 @@ static int ar_barrier(allreduce *a, double timeout, double *waited, rg_error *er
     return 0;
 }
 
+/* dst[0..n) = elements [off, off+n) of the call's contributions (parity
+ * a->parity) summed over the ranks, in wrap-around arithmetic: a wrong
+ * exponent prediction gives garbage, not UB. */
+static void ar_shm_add(const allreduce *a, size_t off, size_t n, int64_t *dst)
+{
+    const size_t p = (size_t)a->parity;
+    uint64_t *o = (uint64_t *)(void *)dst;
+    memcpy(dst, a->contrib[p] + off, n * sizeof *dst);
+    for (int r = 1; r < a->size; r++) {
+        const uint64_t *c = (const uint64_t *)(const void *)(a->contrib[(size_t)r * 2 + p] + off);
+        for (size_t i = 0; i < n; i++) o[i] += c[i];
+    }
+}
+
 void allreduce_slice(const allreduce *a, int r, size_t *lo, size_t *hi)
 {
     if (a->kind != AR_SHM) {
@@ -232,18 +246,8 @@ float *allreduce_share(allreduce *a)
 
 void allreduce_peek(const allreduce *a, size_t off, size_t n, int64_t *out)
 {
-    if (a->kind != AR_SHM) {
-        memcpy(out, a->priv + off, n * sizeof *out);
-    } else {
-        /* the call in progress uses parity a->parity */
-        const size_t p = (size_t)a->parity;
-        uint64_t *o = (uint64_t *)(void *)out;
-        memcpy(out, a->contrib[p] + off, n * sizeof *out);
-        for (int r = 1; r < a->size; r++) {
-            const uint64_t *c = (const uint64_t *)(const void *)(a->contrib[(size_t)r * 2 + p] + off);
-            for (size_t i = 0; i < n; i++) o[i] += c[i];
-        }
-    }
+    if (a->kind != AR_SHM) memcpy(out, a->priv + off, n * sizeof *out);
+    else ar_shm_add(a, off, n, out);
 }
 
 int allreduce_scatter(allreduce *a, double timeout, const int64_t **sum, size_t *lo, size_t *hi, double *waited,
@@ -273,16 +277,9 @@ int allreduce_scatter(allreduce *a, double timeout, const int64_t **sum, size_t 
         *waited = w.waited;
         *sum = a->priv;
     } else {
-        const size_t p = (size_t)a->parity;
-        uint64_t *res = (uint64_t *)(void *)(a->result[p]);
         if ((rc = ar_barrier(a, timeout, waited, err)) != 0) return rc;
-        /* wrap-around: a wrong exponent prediction gives garbage, not UB */
-        memcpy(res + *lo, a->contrib[p] + *lo, (*hi - *lo) * sizeof *res);
-        for (int r = 1; r < a->size; r++) {
-            const uint64_t *c = (const uint64_t *)(const void *)(a->contrib[(size_t)r * 2 + p]);
-            for (size_t i = *lo; i < *hi; i++) res[i] += c[i];
-        }
-        *sum = a->result[p];
+        ar_shm_add(a, *lo, *hi - *lo, a->result[a->parity] + *lo);
+        *sum = a->result[a->parity];
     }
     return 0;
 }
