@@ -4,10 +4,8 @@
  *  picks on one node ("shm"; "none" at 1 rank) and for the MPI fallback
  *  (RISKGRID_ALLREDUCE=mpi).
  *
- *  Run by ctest under mpiexec at 1..4 ranks; every rank runs every test.
- *  As in mpi_agree.c, checks count local failures and each test ends by
- *  combining the counts over the ranks, so no rank leaves a collective
- *  early; main() returns the worst cmocka failure count over the ranks. */
+ *  Run by ctest under mpiexec at 1..4 ranks; every rank runs every test
+ *  (checks and main(): mpi_check.h). */
 #include <mpi.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -23,29 +21,7 @@
 #include "riskgrid/error.h"
 #include "riskgrid/log.h"
 
-static int g_rank = 0, g_size = 1;
-static int g_fail = 0; /* local failed checks in the current test */
-static FILE *g_diag;    /* failure details: stderr, kept on every rank */
-
-#define CHECK(cond, ...)                                                          \
-    do {                                                                          \
-        if (!(cond)) {                                                            \
-            g_fail++;                                                             \
-            fprintf(g_diag, "[rank %d of %d] %s:%d: check failed: %s: ", g_rank,  \
-                    g_size, __FILE__, __LINE__, #cond);                           \
-            fprintf(g_diag, __VA_ARGS__);                                         \
-            fputc('\n', g_diag);                                                  \
-            fflush(g_diag);                                                       \
-        }                                                                         \
-    } while (0)
-
-static void agree_checks(void)
-{
-    int mine = g_fail, worst = 0;
-    g_fail = 0;
-    assert_int_equal(MPI_Allreduce(&mine, &worst, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD), MPI_SUCCESS);
-    if (worst != 0) fail_msg("%d failed check(s) on some rank (%d here)", worst, mine);
-}
+#include "mpi_check.h"
 
 /* Rank r's contribution to element i in call k: distinct per (r, i, k),
  * large enough to use all 64 bits, and negative for some. */
@@ -151,27 +127,5 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_shared_memory),
         cmocka_unit_test(test_mpi_fallback),
     };
-    int failed = 0, worst = 0;
-
-    MPI_Init(&argc, &argv);
-    MPI_Comm_rank(MPI_COMM_WORLD, &g_rank);
-    MPI_Comm_size(MPI_COMM_WORLD, &g_size);
-    log_setup(g_rank, g_size, 1);
-    g_diag = stderr;
-    if (g_rank != 0) {
-        int fd = dup(STDERR_FILENO);
-        FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
-        if (f != NULL) g_diag = f;
-        if (freopen("/dev/null", "w", stdout) == NULL || (f != NULL && freopen("/dev/null", "w", stderr) == NULL))
-            fprintf(g_diag, "[rank %d] cannot silence cmocka output\n", g_rank);
-    }
-    failed = cmocka_run_group_tests_name("mpi_allreduce", tests, NULL, NULL);
-    MPI_Allreduce(&failed, &worst, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD);
-    if (g_rank == 0) {
-        printf("mpi_allreduce: %d rank(s), worst failure count over ranks: %d\n", g_size, worst);
-        fflush(stdout);
-    }
-    MPI_Finalize();
-    if (g_diag != stderr) fclose(g_diag);
-    return worst;
+    return mpi_check_main(argc, argv, "mpi_allreduce", tests, NULL, NULL);
 }

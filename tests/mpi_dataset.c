@@ -22,9 +22,7 @@
  *  "file:line:column" on every rank; with two bad values the earlier one
  *  (in file order) is reported.
  *
- *  Checks never longjmp out of a test between collectives: they count
- *  local failures, and each test ends by combining the counts over the
- *  ranks.  main() returns the worst cmocka failure count over the ranks. */
+ *  Checks never longjmp out of a test between collectives (mpi_check.h). */
 #include <mpi.h>
 #include <math.h>
 #include <setjmp.h>
@@ -43,30 +41,7 @@
 #include "riskgrid/log.h"
 #include "riskgrid/rng.h"
 
-static int g_rank = 0, g_size = 1;
-static int g_fail = 0; /* local failed checks in the current test */
-static FILE *g_diag;    /* failure details: stderr, kept on every rank */
-
-#define CHECK(cond, ...)                                                          \
-    do {                                                                          \
-        if (!(cond)) {                                                            \
-            g_fail++;                                                             \
-            fprintf(g_diag, "[rank %d of %d] %s:%d: check failed: %s: ", g_rank,  \
-                    g_size, __FILE__, __LINE__, #cond);                           \
-            fprintf(g_diag, __VA_ARGS__);                                         \
-            fputc('\n', g_diag);                                                  \
-            fflush(g_diag);                                                       \
-        }                                                                         \
-    } while (0)
-
-/* End of a test: fail it on every rank if any rank had a failed check. */
-static void agree_checks(void)
-{
-    int mine = g_fail, worst = 0;
-    g_fail = 0;
-    assert_int_equal(MPI_Allreduce(&mine, &worst, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD), MPI_SUCCESS);
-    if (worst != 0) fail_msg("%d failed check(s) on some rank (%d here)", worst, mine);
-}
+#include "mpi_check.h"
 
 /* ---- the CSV files ------------------------------------------------------- */
 
@@ -837,29 +812,5 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_bad_value_near_end),
         cmocka_unit_test(test_two_bad_values_earliest_wins),
     };
-    int failed = 0, worst = 0;
-
-    MPI_Init(&argc, &argv);
-    MPI_Comm_rank(MPI_COMM_WORLD, &g_rank);
-    MPI_Comm_size(MPI_COMM_WORLD, &g_size);
-    log_setup(g_rank, g_size, 1);
-    g_diag = stderr;
-    if (g_rank != 0) {
-        /* cmocka's own output (stdout and stderr) from rank 0 only; the
-         * CHECK details of every rank still reach the real stderr */
-        int fd = dup(STDERR_FILENO);
-        FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
-        if (f != NULL) g_diag = f;
-        if (freopen("/dev/null", "w", stdout) == NULL || (f != NULL && freopen("/dev/null", "w", stderr) == NULL))
-            fprintf(g_diag, "[rank %d] cannot silence cmocka output\n", g_rank);
-    }
-    failed = cmocka_run_group_tests_name("mpi_dataset", tests, group_setup, group_teardown);
-    MPI_Allreduce(&failed, &worst, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD);
-    if (g_rank == 0) {
-        printf("mpi_dataset: %d rank(s), worst failure count over ranks: %d\n", g_size, worst);
-        fflush(stdout);
-    }
-    MPI_Finalize();
-    if (g_diag != stderr) fclose(g_diag);
-    return worst;
+    return mpi_check_main(argc, argv, "mpi_dataset", tests, group_setup, group_teardown);
 }
