@@ -22,7 +22,7 @@
  * exponent plus PRED_MARGIN: a shard above the prediction costs the whole
  * step a second pass and an MPI_Iallreduce.  With no margin 28% of the
  * steps took it (the max |gradient| of 16 shards of 2 rows moves by 2x
- * from step to step); with 2, 0.3% (CREDIT b32, 100 epochs) and 0.1-0.5%
+ * from step to step); with 2, 0.3% (CREDIT b32, 100 epochs) and 0.5-0.8%
  * on MNIST; the price is 2 of the 51 bits of the fixed-point range. */
 #define PRED_MARGIN 2
 #define EXACTSUM_PRED_MIN (-160) /* lowest predicted exponent kept */
@@ -164,8 +164,7 @@ typedef struct reducer {
     size_t len;         /* n + SLOT_HIST + HIST_W */
     allreduce *ar;      /* the fused vector's reduction */
     const int64_t *sum; /* the last reduced vector (len); between scatter
-                         * and gather only [lo, hi) is summed */
-    size_t lo, hi;      /* this rank's slice of the current call */
+                         * and gather only this rank's slice is summed */
     int64_t *extra;     /* [len - n]: the control slots of the current call */
     int headroom;       /* ceil(log2(V)) */
     int e_pred;         /* predicted exponent, same on all ranks; INT_MIN: unknown */
@@ -248,7 +247,8 @@ static int reduce_once(MPI_Comm comm, reducer *r, shardgrad *g, const double *lo
     }
     {
         double waited = 0.0;
-        int rc = allreduce_scatter(r->ar, r->timeout, &r->sum, &r->lo, &r->hi, &waited, err);
+        size_t lo = 0, hi = 0;  /* = the rank's allreduce_slice */
+        int rc = allreduce_scatter(r->ar, r->timeout, &r->sum, &lo, &hi, &waited, err);
         if (rc != 0 && r->timeout > 0 && waited > r->timeout) return stall_abort(comm, r, waited, err);
         if (rc == 0) allreduce_peek(r->ar, r->n, r->len - r->n, r->extra);
         return rc;
@@ -265,7 +265,7 @@ static int reduce_finish(MPI_Comm comm, reducer *r, rg_error *err)
 }
 
 /* One step's reduction, left open after its scatter half: on return
- * r->sum[r->lo, r->hi) holds this rank's slice of the fixed-point sum of
+ * r->sum holds this rank's slice (allreduce_slice) of the fixed-point sum of
  * the gradients at scale *scale, *loss_sum the summed loss, *nonfinite
  * and *stop the global counts; reduce_finish completes it.  Every output
  * is identical on all ranks and independent of P. */
@@ -417,6 +417,15 @@ int train_checkpoint_bcast(MPI_Comm comm, int root, h5io_checkpoint *c, rg_error
     return 0;
 }
 
+/* The parameters [*lo, *hi) of rank r's slice of the reduced vector (its
+ * share of a split optimiser step; all of them unless the sum is split). */
+static void param_slice(const reducer *red, int r, size_t *lo, size_t *hi)
+{
+    allreduce_slice(red->ar, r, lo, hi);
+    *lo = *lo < red->n ? *lo : red->n;
+    *hi = *hi < red->n ? *hi : red->n;
+}
+
 /* When the optimiser step is split over ranks (allreduce_share), each
  * rank's moments are current only in its slice: collect them everywhere
  * (collective; the parameters are exchanged every step already). */
@@ -431,9 +440,7 @@ static int gather_moments(MPI_Comm comm, int nranks, const reducer *red, adam_st
     if (red->n > (size_t)INT_MAX) { error_set(err, ERR_INTERNAL, "%zu parameters: too many for one MPI call", red->n); goto agree; }
     for (int r = 0; r < nranks; r++) {
         size_t lo = 0, hi = 0;
-        allreduce_slice(red->ar, r, &lo, &hi);
-        lo = lo < red->n ? lo : red->n;
-        hi = hi < red->n ? hi : red->n;
+        param_slice(red, r, &lo, &hi);
         dsp[r] = (int)lo;
         cnt[r] = (int)(hi - lo);
     }
@@ -657,8 +664,9 @@ agree:
                  * (all of it unless the sum is in shared memory), then
                  * the parameters of the other slices from the share area;
                  * the mean gradient is sum * 2^-scale / B */
-                const size_t lo = red.lo < lay.n ? red.lo : lay.n, hi = red.hi < lay.n ? red.hi : lay.n;
+                size_t lo = 0, hi = 0;
                 float *share = allreduce_share(red.ar);
+                param_slice(&red, rank, &lo, &hi);
                 if (-scale >= DBL_MIN_EXP - 1 && -scale <= DBL_MAX_EXP - 1) {
                     adam_step_fixed_range(adam, &hp, res->params, red.sum, ldexp(1.0, -scale), 1.0 / (double)B, lo, hi);
                 } else {
