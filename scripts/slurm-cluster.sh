@@ -127,28 +127,38 @@ cluster_pids() {
 
 # --- configuration ---------------------------------------------------------
 
+# port_in_use PORT: some TCP socket has PORT as its local port, in any state
+# (listening, connected, TIME_WAIT): slurmctld's bind fails on all of them
 port_in_use() {
   local hex
   hex=$(printf '%04X' "$1")
-  # state 0A = LISTEN
-  awk -v h=":$hex" 'NR > 1 && substr($2, length($2) - 4) == h && $4 == "0A" { f = 1 } END { exit !f }' \
+  awk -v h=":$hex" 'NR > 1 && substr($2, length($2) - 4) == h { f = 1 } END { exit !f }' \
     /proc/net/tcp /proc/net/tcp6 2>/dev/null
 }
 
+# pick_ports: a base port such that base and base+1 are free.  Drawn from
+# outside the kernel's ephemeral range (ip_local_port_range, 32768-60999 by
+# default): ports in it are handed out to outgoing connections at any moment
+# (the MPI tests that ctest runs next to this one open many), so a port
+# found free there can be taken before slurmctld binds it.
 pick_ports() {
   if [ -n "${SLURM_CLUSTER_PORT:-}" ]; then
     echo "$SLURM_CLUSTER_PORT"
     return
   fi
-  local base i
+  local lo=32768 hi=60999 from to base i
+  read -r lo hi < /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || true
+  if [ "$lo" -ge 12002 ]; then from=10000; to=$((lo - 2))
+  else from=$((hi + 1)); to=65533; fi
+  [ "$to" -gt "$from" ] || die "no port range outside the ephemeral range $lo-$hi (set SLURM_CLUSTER_PORT)"
   for i in $(seq 1 50); do
-    base=$((20000 + (RANDOM * 2) % 40000))
+    base=$((from + (RANDOM * 32768 + RANDOM) % (to - from)))
     if ! port_in_use "$base" && ! port_in_use $((base + 1)); then
       echo "$base"
       return
     fi
   done
-  die "no free port pair found (set SLURM_CLUSTER_PORT)"
+  die "no free port pair found in $from-$to (set SLURM_CLUSTER_PORT)"
 }
 
 write_config() {
@@ -229,23 +239,41 @@ start() {
   # unix socket paths (munged's, slurmstepd's, PMIx's under spool/) are
   # limited to 108 bytes
   [ ${#DIR} -le 64 ] || die "$DIR: path too long for the daemons' unix sockets (at most 64 characters; use a shorter TMPDIR)"
-  write_config
   export SLURM_CONF=$CONF
   export "${MARK?}"
+  # a port can still be taken between pick_ports and the daemon's bind (by
+  # any process on the machine): then start again on other ports
+  local attempt
+  for attempt in 1 2 3; do
+    # a fixed $SLURM_CLUSTER_PORT would be taken again: no retry then
+    PORT_RETRY=$((attempt < 3))
+    [ -z "${SLURM_CLUSTER_PORT:-}" ] || PORT_RETRY=0
+    write_config
+    start_daemons && return 0
+    echo "slurm-cluster: port $(sed -n 's/^SlurmctldPort=//p' "$CONF") or the next was taken while starting; trying other ports" >&2
+    for b in slurmctld slurmd; do
+      [ -f "$DIR/log/$b.log" ] && mv -f "$DIR/log/$b.log" "$DIR/log/$b.log.$attempt"
+    done
+  done
+}
 
+# start_daemons: munged, slurmctld, slurmd under $DIR with $CONF; 0 when the
+# node is idle, 2 when a daemon died because its port was taken (everything
+# stopped again, $PORT_RETRY set), else exit 1 with the logs shown
+start_daemons() {
   munged --socket="$DIR/munge/sock/munge.socket.2" --key-file="$DIR/munge/munge.key" \
     --pid-file="$DIR/run/munged.pid" --log-file="$DIR/log/munged.log" \
     --seed-file="$DIR/munge/munged.seed" --force \
     || die "munged did not start: $(tail -n 5 "$DIR/log/munged.log" 2>/dev/null)"
-  wait_for munged 10 test -S "$DIR/munge/sock/munge.socket.2"
+  wait_for munged 10 test -S "$DIR/munge/sock/munge.socket.2" || return
 
   # -c: a fresh cluster, no state recovered from an earlier run in DIR
   slurmctld -c -f "$CONF" \
     || die "slurmctld did not start: $(tail -n 20 "$DIR/log/slurmctld.log" 2>/dev/null)"
-  wait_for slurmctld 20 scontrol ping
+  wait_for slurmctld 20 scontrol ping || return
   slurmd -f "$CONF" \
     || die "slurmd did not start: $(tail -n 20 "$DIR/log/slurmd.log" 2>/dev/null)"
-  wait_for slurmd 30 node_idle
+  wait_for slurmd 30 node_idle || return
   echo "slurm-cluster: up under $DIR (node $(hostname -s), $(nproc) CPUs, port $(sed -n 's/^SlurmctldPort=//p' "$CONF"))" >&2
 }
 
@@ -256,7 +284,9 @@ node_idle() {
 }
 
 # wait_for DAEMON SECONDS CMD...: poll CMD every 0.2 s while DAEMON (its pid
-# file) is alive; on timeout or the daemon's death show the logs, stop, fail
+# file) is alive; on timeout or the daemon's death show the logs, stop, fail;
+# but return 2 (stopped, nothing shown) when the daemon died of a taken port
+# and $PORT_RETRY is 1
 wait_for() {
   local what=$1 secs=$2 i; shift 2
   for ((i = 0; i < secs * 5; i++)); do
@@ -270,6 +300,11 @@ wait_for() {
     fi
     sleep 0.2
   done
+  if [ "$i" = -1 ] && [ "${PORT_RETRY:-0}" = 1 ] &&
+     grep -qs 'Address already in use' "$DIR/log/$what.log"; then
+    stop >/dev/null 2>&1 || true
+    return 2
+  fi
   [ "$i" = -1 ] || echo "slurm-cluster: $what not ready after ${secs}s under $DIR" >&2
   for f in munged slurmctld slurmd; do
     [ -f "$DIR/log/$f.log" ] && { echo "--- $DIR/log/$f.log (tail)" >&2; tail -n 15 "$DIR/log/$f.log" >&2; }
