@@ -39,6 +39,7 @@
 
 #include <assert.h>
 #include <float.h>
+#include <limits.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -76,6 +77,16 @@ SG_INLINE SG_AVX512 __m512 sg_absmax(__m512 a, __m512 b)
 #endif
 
 #define SG_LANES 16                 /* lanes of the z2 dot products */
+/* Row mode up to this many rows per shard: the W1 block is then summed
+ * with one double FMA per row and value (B F H / 8 vector FMAs per step),
+ * which beats the per-shard form (B F H / 16 float FMAs plus about
+ * 7/16 vector operations per shard and value for the conversion) up to
+ * about 8 rows per shard (bench/kernel_bench.c, docs/performance.md). */
+#ifndef SG_ROWQ_MAX
+#define SG_ROWQ_MAX 8
+#endif
+#define SG_R_NJ 4                   /* 8-double vectors of hidden units per row-mode tile */
+#define SG_R_NF 6                   /* features per row-mode tile */
 #define SG_MAGIC 0x1.8p52           /* 1.5 * 2^52 */
 #define SG_MAGIC_BITS 0x4338000000000000ULL
 
@@ -95,6 +106,12 @@ struct shardgrad {
     float *tmp;          /* [H] */
     double *dacc;        /* [max(H, C)] */
     uint32_t *vmax;      /* per shard: lane-wise max |gW1| bits [max_shards*16] */
+    /* row mode (rows <= SG_ROWQ_MAX): the W1 addends are the rows' products */
+    int rowq;
+    int hp;              /* H rounded up to a whole gW1 row tile (SG_R_NJ vectors) */
+    double *xd;          /* the step's rows in double [R*F] */
+    double *dd;          /* dZ1 2^S in double, rows padded with zeros to hp [R*hp] */
+    int *res;            /* per row: exponent of max|x| max|dZ1| [R] */
 };
 
 /* ------------------------------------------------------------------ */
@@ -144,6 +161,7 @@ void shardgrad_free(shardgrad *g)
     if (g == NULL) return;
     free(g->a1); free(g->d1); free(g->p); free(g->w2t); free(g->small);
     free(g->tmp); free(g->dacc); free(g->vmax); free(g->xr_own);
+    free(g->xd); free(g->dd); free(g->res);
     free(g);
 }
 
@@ -154,9 +172,10 @@ shardgrad *shardgrad_new(const mlp_shape *s, int max_shards, int rows)
     if (L.n == 0 || max_shards < 1 || rows < 1) return NULL;
     const size_t F = (size_t)s->n_in, H = (size_t)s->n_hidden, C = (size_t)s->n_out;
     const size_t R = (size_t)max_shards * (size_t)rows;
-    (void)F;
+    const size_t hp = (H + 8 * SG_R_NJ - 1) / (8 * SG_R_NJ) * (8 * SG_R_NJ);
     if (R / (size_t)rows != (size_t)max_shards || H > SIZE_MAX / sizeof(float) / R ||
-        C > SIZE_MAX / sizeof(float) / R)
+        C > SIZE_MAX / sizeof(float) / R || F > SIZE_MAX / sizeof(double) / R || hp > SIZE_MAX / sizeof(double) / R ||
+        hp > INT_MAX)
         return NULL;
     g = calloc(1, sizeof *g);
     if (g == NULL) return NULL;
@@ -174,11 +193,29 @@ shardgrad *shardgrad_new(const mlp_shape *s, int max_shards, int rows)
     g->dacc = malloc((H > C ? H : C) * sizeof *g->dacc);
     g->vmax = malloc((size_t)max_shards * SG_LANES * sizeof *g->vmax);
     g->xr_own = malloc(R * sizeof *g->xr_own);
-    if (!g->a1 || !g->d1 || !g->p || !g->w2t || !g->small || !g->tmp || !g->dacc || !g->vmax || !g->xr_own) {
+    g->rowq = rows <= SG_ROWQ_MAX;
+    g->hp = (int)hp;
+    if (g->rowq) {
+        g->xd = malloc(R * F * sizeof *g->xd);
+        g->dd = calloc(R * hp, sizeof *g->dd);  /* the padding stays zero */
+        g->res = malloc(R * sizeof *g->res);
+    }
+    if (!g->a1 || !g->d1 || !g->p || !g->w2t || !g->small || !g->tmp || !g->dacc || !g->vmax || !g->xr_own ||
+        (g->rowq && (!g->xd || !g->dd || !g->res))) {
         shardgrad_free(g);
         return NULL;
     }
     return g;
+}
+
+int shardgrad_row_mode(const shardgrad *g)
+{
+    return g->rowq;
+}
+
+int shardgrad_addends(const shardgrad *g)
+{
+    return g->rowq ? g->rows : 1;
 }
 
 /* ------------------------------------------------------------------ */
@@ -218,12 +255,17 @@ SG_INLINE float sg_dot16(const float *a, const float *w, int H)
 
 /* The fixed-point value of one addend, floor(v fs), as wrap-around bits
  * (see the file comment; no undefined behaviour for any v). */
-SG_INLINE uint64_t sg_fixed_bits(float v, double fs)
+SG_INLINE uint64_t sg_floor_bits(double p)
 {
-    double t = floor((double)v * fs) + SG_MAGIC;
+    double t = floor(p) + SG_MAGIC;
     uint64_t b;
     memcpy(&b, &t, sizeof b);
     return b - SG_MAGIC_BITS;
+}
+
+SG_INLINE uint64_t sg_fixed_bits(float v, double fs)
+{
+    return sg_floor_bits((double)v * fs);
 }
 
 SG_INLINE uint32_t sg_abs_bits(float v)
@@ -278,6 +320,70 @@ static void sg_small_generic(const shardgrad *g, int add, double fs, int64_t *ac
         g->vmax[(size_t)s * SG_LANES] = mb;
         if (add)
             for (size_t i = 0; i < g->nsmall; i++) acc[i] = (int64_t)((uint64_t)acc[i] + sg_fixed_bits(sm[i], fs));
+    }
+}
+
+/* Row mode.  The exponent of max|x| max|dZ1| of a row from their |.|
+ * bits: the smallest e with the product < 2^e (a product of two floats is
+ * exact in double), so every x[f] dZ1[j] of the row is below 2^e;
+ * INT32_MAX if either is NaN or infinite (then some product is NaN or
+ * infinite, Inf * 0 included), EXACTSUM_EXP_ZERO if either is 0. */
+static int sg_row_exponent(uint32_t xb, uint32_t db)
+{
+    float xf, df;
+    int e = 0;
+    if (xb >= 0x7f800000u || db >= 0x7f800000u) return INT32_MAX;
+    if (xb == 0 || db == 0) return EXACTSUM_EXP_ZERO;
+    memcpy(&xf, &xb, sizeof xf);
+    memcpy(&df, &db, sizeof df);
+    (void)frexp((double)xf * (double)df, &e);
+    return e;
+}
+
+/* Row mode, after the backward pass: xd = the rows in double, res[r]. */
+static void sg_rows_prep_generic(shardgrad *g)
+{
+    const int F = g->shape.n_in, H = g->shape.n_hidden, R = g->n_shards * g->rows;
+    for (int r = 0; r < R; r++) {
+        const float *x = g->xr[r], *d = g->d1 + (size_t)r * (size_t)H;
+        double *xd = g->xd + (size_t)r * (size_t)F;
+        uint32_t xb = 0, db = 0;
+        for (int f = 0; f < F; f++) {
+            const uint32_t b = sg_abs_bits(x[f]);
+            xd[f] = (double)x[f];
+            xb = b > xb ? b : xb;
+        }
+        for (int j = 0; j < H; j++) {
+            const uint32_t b = sg_abs_bits(d[j]);
+            db = b > db ? b : db;
+        }
+        g->res[r] = sg_row_exponent(xb, db);
+    }
+}
+
+/* Row mode: dd[r][j] = dZ1[r][j] 2^S in double (exact: see shardgrad_sum). */
+static void sg_dd_generic(shardgrad *g, double fs)
+{
+    const int H = g->shape.n_hidden, R = g->n_shards * g->rows;
+    for (int r = 0; r < R; r++)
+        for (int j = 0; j < H; j++)
+            g->dd[(size_t)r * (size_t)g->hp + (size_t)j] = (double)g->d1[(size_t)r * (size_t)H + (size_t)j] * fs;
+}
+
+/* Row mode, features [fb, fe): acc[f*H + j] = sum over all the step's rows
+ * of floor(x[r][f] dZ1[r][j] 2^S) (or 0 without add).  x dd is exact in
+ * double (two 24-bit significands), so floor is the only rounding. */
+static void sg_gw1_rows_generic(const shardgrad *g, int fb, int fe, int add, int64_t *acc)
+{
+    const int F = g->shape.n_in, H = g->shape.n_hidden, R = g->n_shards * g->rows;
+    memset(acc + (size_t)fb * (size_t)H, 0, (size_t)(fe - fb) * (size_t)H * sizeof *acc);
+    if (!add) return;
+    for (int r = 0; r < R; r++) {
+        const double *xd = g->xd + (size_t)r * (size_t)F, *d = g->dd + (size_t)r * (size_t)g->hp;
+        for (int f = fb; f < fe; f++) {
+            int64_t *a = acc + (size_t)f * (size_t)H;
+            for (int j = 0; j < H; j++) a[j] = (int64_t)((uint64_t)a[j] + sg_floor_bits(xd[f] * d[j]));
+        }
     }
 }
 
@@ -661,6 +767,105 @@ static SG_AVX512 void sg_small_avx512(const shardgrad *g, int add, double fs, in
     }
 }
 
+/* sg_rows_prep_generic with vectors. */
+static SG_AVX512 void sg_rows_prep_avx512(shardgrad *g)
+{
+    const int F = g->shape.n_in, H = g->shape.n_hidden, R = g->n_shards * g->rows;
+    const __m512i absm = _mm512_set1_epi32(0x7fffffff);
+    for (int r = 0; r < R; r++) {
+        const float *x = g->xr[r], *d = g->d1 + (size_t)r * (size_t)H;
+        double *xd = g->xd + (size_t)r * (size_t)F;
+        __m512i xb = _mm512_setzero_si512(), db = _mm512_setzero_si512();
+        for (int f0 = 0; f0 < F; f0 += 16) {
+            const __mmask16 mk = sg_mask(f0, F);
+            const __m512 v = _mm512_maskz_loadu_ps(mk, x + f0);
+            xb = _mm512_max_epu32(xb, _mm512_and_si512(_mm512_castps_si512(v), absm));
+            _mm512_mask_storeu_pd(xd + f0, (__mmask8)(mk & 0xff), _mm512_cvtps_pd(_mm512_castps512_ps256(v)));
+            _mm512_mask_storeu_pd(xd + f0 + 8, (__mmask8)(mk >> 8),
+                                  _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(v), 1))));
+        }
+        for (int j0 = 0; j0 < H; j0 += 16) {
+            const __m512 v = _mm512_maskz_loadu_ps(sg_mask(j0, H), d + j0);
+            db = _mm512_max_epu32(db, _mm512_and_si512(_mm512_castps_si512(v), absm));
+        }
+        g->res[r] = sg_row_exponent(_mm512_reduce_max_epu32(xb), _mm512_reduce_max_epu32(db));
+    }
+}
+
+/* sg_dd_generic with vectors. */
+static SG_AVX512 void sg_dd_avx512(shardgrad *g, double fs)
+{
+    const int H = g->shape.n_hidden, R = g->n_shards * g->rows;
+    const __m512d fsv = _mm512_set1_pd(fs);
+    for (int r = 0; r < R; r++) {
+        const float *d = g->d1 + (size_t)r * (size_t)H;
+        double *o = g->dd + (size_t)r * (size_t)g->hp;
+        for (int j0 = 0; j0 < H; j0 += 8) {
+            const __mmask16 mk = (__mmask16)(sg_mask(j0, H) & 0xff);
+            const __m256 v = _mm512_castps512_ps256(_mm512_maskz_loadu_ps(mk, d + j0));
+            _mm512_mask_storeu_pd(o + j0, (__mmask8)mk, _mm512_mul_pd(_mm512_cvtps_pd(v), fsv));
+        }
+    }
+}
+
+/* Row-mode tile: NF features from f0 x 8*SG_R_NJ hidden units from j0,
+ * all the step's rows.  T = M + sum_r floor(x dd) in doubles, one
+ * round-toward-zero FMA per row (exact, as in sg_gw1_tile: x dd is exact
+ * inside the FMA and T is an integer in [2^52, 2^53)). */
+SG_INLINE SG_AVX512 void sg_gw1r_tile(const int NF, const shardgrad *g, int f0, int j0, int64_t *acc)
+{
+    const int F = g->shape.n_in, H = g->shape.n_hidden, R = g->n_shards * g->rows;
+    const size_t hp = (size_t)g->hp;
+    const __m512i mbits = _mm512_set1_epi64((long long)SG_MAGIC_BITS);
+    __m512d t[SG_R_NF][SG_R_NJ];
+#pragma GCC unroll 8
+    for (int i = 0; i < NF; i++)
+#pragma GCC unroll 4
+        for (int k = 0; k < SG_R_NJ; k++) t[i][k] = _mm512_set1_pd(SG_MAGIC);
+    for (int r = 0; r < R; r++) {
+        const double *d = g->dd + (size_t)r * hp + (size_t)j0, *xr = g->xd + (size_t)r * (size_t)F + (size_t)f0;
+        __m512d dv[SG_R_NJ];
+#pragma GCC unroll 4
+        for (int k = 0; k < SG_R_NJ; k++) dv[k] = _mm512_loadu_pd(d + 8 * k);
+#pragma GCC unroll 8
+        for (int i = 0; i < NF; i++) {
+            const __m512d xb = _mm512_set1_pd(xr[i]);
+#pragma GCC unroll 4
+            for (int k = 0; k < SG_R_NJ; k++) t[i][k] = sg_fma_rz(xb, dv[k], t[i][k]);
+        }
+    }
+#pragma GCC unroll 4
+    for (int k = 0; k < SG_R_NJ; k++) {
+        const int left = H - (j0 + 8 * k);
+        const __mmask8 m8 = (__mmask8)(left >= 8 ? 0xff : left <= 0 ? 0 : (1u << left) - 1u);
+#pragma GCC unroll 8
+        for (int i = 0; i < NF; i++)
+            _mm512_mask_storeu_epi64(acc + (size_t)(f0 + i) * (size_t)H + (size_t)(j0 + 8 * k), m8,
+                                     _mm512_sub_epi64(_mm512_castpd_si512(t[i][k]), mbits));
+    }
+}
+
+static SG_AVX512 void sg_gw1_rows_avx512(const shardgrad *g, int fb, int fe, int add, int64_t *acc)
+{
+    const int H = g->shape.n_hidden;
+    if (!add) {
+        memset(acc + (size_t)fb * (size_t)H, 0, (size_t)(fe - fb) * (size_t)H * sizeof *acc);
+        return;
+    }
+    for (int j0 = 0; j0 < H; j0 += 8 * SG_R_NJ) {
+        int f0 = fb;
+        for (; f0 + SG_R_NF <= fe; f0 += SG_R_NF) sg_gw1r_tile(SG_R_NF, g, f0, j0, acc);
+        switch (fe - f0) {
+        case 5: sg_gw1r_tile(5, g, f0, j0, acc); break;
+        case 4: sg_gw1r_tile(4, g, f0, j0, acc); break;
+        case 3: sg_gw1r_tile(3, g, f0, j0, acc); break;
+        case 2: sg_gw1r_tile(2, g, f0, j0, acc); break;
+        case 1: sg_gw1r_tile(1, g, f0, j0, acc); break;
+        default: break;
+        }
+    }
+}
+
 static SG_AVX512 void sg_fb_avx512(shardgrad *g, const float *params, const float *const *x, const int32_t *y, double *loss)
 {
     sg_z1_avx512(x, g->n_shards * g->rows, g->shape.n_in, params + g->L.w1, params + g->L.b1,
@@ -693,10 +898,12 @@ void shardgrad_forward_backward_rows(shardgrad *g, const float *params, const fl
 #if SG_HAVE_AVX512
     if (shardgrad_variant() == SHARDGRAD_AVX512) {
         sg_fb_avx512(g, params, x, y, loss);
+        if (g->rowq) sg_rows_prep_avx512(g);
         return;
     }
 #endif
     sg_fb_generic(g, params, x, y, loss);
+    if (g->rowq) sg_rows_prep_generic(g);
 }
 
 /* The exponent of exactsum_exponent from the max |x| bits. */
@@ -717,15 +924,34 @@ void shardgrad_sum(shardgrad *g, int f_begin, int f_end, int exponent, int headr
     const int add = scale >= DBL_MIN_EXP - 1 && scale <= DBL_MAX_EXP - 1;
     const double fs = add ? ldexp(1.0, scale) : 0.0;
     assert(0 <= f_begin && f_begin <= f_end && f_end <= g->shape.n_in);
+    const int avx = SG_HAVE_AVX512 && shardgrad_variant() == SHARDGRAD_AVX512;
+    (void)avx;
     if (f_begin == 0) memset(g->vmax, 0, (size_t)g->n_shards * SG_LANES * sizeof *g->vmax);
+    if (g->rowq) {
+        /* dZ1 2^S is exact in double: |dZ1| is 0 or in [2^-149, 2^128),
+         * and S = 51 - headroom - E with E between EXACTSUM_PRED_MIN
+         * (-160) and 256 (no row exponent is larger), so the product
+         * stays far inside double's normal range */
 #if SG_HAVE_AVX512
-    if (shardgrad_variant() == SHARDGRAD_AVX512) sg_gw1_avx512(g, f_begin, f_end, add, fs, acc + g->L.w1);
-    else
+        if (avx) {
+            if (f_begin == 0 && add) sg_dd_avx512(g, fs);
+            sg_gw1_rows_avx512(g, f_begin, f_end, add, acc + g->L.w1);
+        } else
 #endif
-        sg_gw1_generic(g, f_begin, f_end, add, fs, acc + g->L.w1);
+        {
+            if (f_begin == 0 && add) sg_dd_generic(g, fs);
+            sg_gw1_rows_generic(g, f_begin, f_end, add, acc + g->L.w1);
+        }
+    } else {
+#if SG_HAVE_AVX512
+        if (avx) sg_gw1_avx512(g, f_begin, f_end, add, fs, acc + g->L.w1);
+        else
+#endif
+            sg_gw1_generic(g, f_begin, f_end, add, fs, acc + g->L.w1);
+    }
     if (f_end < g->shape.n_in) return;
 #if SG_HAVE_AVX512
-    if (shardgrad_variant() == SHARDGRAD_AVX512) sg_small_avx512(g, add, fs, acc + g->L.b1);
+    if (avx) sg_small_avx512(g, add, fs, acc + g->L.b1);
     else
 #endif
         sg_small_generic(g, add, fs, acc + g->L.b1);
@@ -733,7 +959,14 @@ void shardgrad_sum(shardgrad *g, int f_begin, int f_end, int exponent, int headr
         uint32_t mb = 0;
         for (int l = 0; l < SG_LANES; l++) mb = g->vmax[(size_t)s * SG_LANES + (size_t)l] > mb ? g->vmax[(size_t)s * SG_LANES + (size_t)l] : mb;
         es[s] = sg_exponent_of_bits(mb);
+        if (g->rowq)
+            for (int r = s * g->rows; r < (s + 1) * g->rows; r++) es[s] = g->res[r] > es[s] ? g->res[r] : es[s];
     }
+}
+
+const float *shardgrad_dz1(const shardgrad *g)
+{
+    return g->d1;
 }
 
 void shardgrad_shard(const shardgrad *g, int s, float *grad)

@@ -166,7 +166,7 @@ typedef struct reducer {
     const int64_t *sum; /* the last reduced vector (len); between scatter
                          * and gather only this rank's slice is summed */
     int64_t *extra;     /* [len - n]: the control slots of the current call */
-    int headroom;       /* ceil(log2(V)) */
+    int headroom;       /* ceil(log2(V x shardgrad_addends)) */
     int e_pred;         /* predicted exponent, same on all ranks; INT_MIN: unknown */
     double timeout;     /* stall timeout in seconds, 0: none */
     int64_t step;       /* for stall messages */
@@ -554,7 +554,9 @@ int train_run(MPI_Comm comm, const config *cfg, const dataset *ds, const train_o
     red.len = lay.n + SLOT_HIST + HIST_W;
     red.e_pred = INT_MIN;
     red.F = F;
-    while ((1 << red.headroom) < V) red.headroom++;
+    /* every element of the sum has at most V x addends terms (row mode:
+     * B rows for the W1 block), each below 2^(51 - headroom) */
+    while (g != NULL && ((int64_t)1 << red.headroom) < (int64_t)V * shardgrad_addends(g)) red.headroom++;
     if (!res->params || !res->loss || !res->test_auc || !res->auc_lo || !res->auc_hi || !res->wall_s ||
         !res->samples_per_s || (res->shape.softmax && !res->class_eval) || !we || !adam || !g || !loss ||
         !st || !gmean || !xb || (copy_rows && !xc) || !yb || !red.es || !red.extra) {

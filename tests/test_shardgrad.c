@@ -2,7 +2,7 @@
  *  Unit tests of the training kernels (shardgrad.h): per-shard gradients
  *  against the double-precision reference of mlp.h, the fused fixed-point
  *  sum against a plain floor(g 2^S) sum of the materialised gradients
- *  (bit for bit),
+ *  (per-shard mode) or of the rows' exact products (row mode), bit for bit,
  *  whole or in pieces, a shard's bits independent of the other shards in
  *  the batch, the
  *  AVX-512 and portable variants bit for bit, prediction failure and
@@ -23,7 +23,13 @@
 #include "riskgrid/rng.h"
 #include "riskgrid/shardgrad.h"
 
-#define HEADROOM 3
+/* Headroom bits for ns shards of g: shards x addends per shard. */
+static int headroom_of(const shardgrad *g, int ns)
+{
+    int h = 0;
+    while ((1 << h) < ns * shardgrad_addends(g)) h++;
+    return h;
+}
 
 static void *xcalloc(size_t n, size_t size)
 {
@@ -91,8 +97,10 @@ static shardgrad *run(const problem *p, double *loss, float *grads)
 }
 
 static const int shapes[][4] = {
-    /* F, H, C, (rows per shard) -- tails of every kernel tile */
+    /* F, H, C, (rows per shard) -- tails of every kernel tile; row mode
+     * (<= 8 rows per shard) and per-shard mode */
     {7, 20, 1, 5}, {9, 37, 3, 4}, {4, 64, 1, 2}, {23, 128, 1, 2}, {50, 130, 10, 3}, {1, 1, 1, 1},
+    {7, 20, 1, 9}, {13, 37, 3, 12}, {23, 128, 1, 16}, {50, 130, 10, 10},
 };
 #define N_SHAPES (sizeof shapes / sizeof shapes[0])
 
@@ -132,41 +140,82 @@ static void test_grad_matches_f64(void **state)
     }
 }
 
-/* The fused sum equals the floor sum of every materialised shard
- * gradient, and es[s] is exactsum_exponent of it, bit for bit. */
+/* The reference exponent of a row's products: smallest e with
+ * max|x| max|d| < 2^e, computed in double without the kernel's bit tricks. */
+static int ref_row_exponent(const float *x, int F, const float *d, int H)
+{
+    double mx = 0.0, md = 0.0;
+    int e = 0;
+    for (int f = 0; f < F; f++) mx = isnan(x[f]) || fabs((double)x[f]) > mx ? fabs((double)x[f]) : mx;
+    for (int j = 0; j < H; j++) md = isnan(d[j]) || fabs((double)d[j]) > md ? fabs((double)d[j]) : md;
+    if (!isfinite(mx) || !isfinite(md)) return INT32_MAX;
+    if (mx == 0.0 || md == 0.0) return EXACTSUM_EXP_ZERO;
+    (void)frexp(mx * md, &e);
+    return e;
+}
+
+/* The reference fixed-point sum and exponents of the contract
+ * (shardgrad.h): per shard floor(g 2^S) of the materialised gradients,
+ * except, in row mode, the W1 block from the rows' exact products. */
+static void ref_sum(const problem *p, const shardgrad *g, const float *grads, int e, int headroom, int64_t *ref,
+                    int *es)
+{
+    const size_t n = p->L.n, F = (size_t)p->s.n_in, H = (size_t)p->s.n_hidden, m = (size_t)p->m;
+    const int rowq = shardgrad_row_mode(g), scale = exactsum_scale(e, headroom);
+    memset(ref, 0, n * sizeof *ref);
+    for (int s = 0; s < p->ns; s++) {
+        const float *gs = grads + (size_t)s * n;
+        if (!rowq) {
+            es[s] = exactsum_exponent(gs, n);
+            ref_add_floor(ref, gs, n, scale);
+            continue;
+        }
+        es[s] = exactsum_exponent(gs + p->L.b1, n - p->L.b1);
+        ref_add_floor(ref + p->L.b1, gs + p->L.b1, n - p->L.b1, scale);
+        for (size_t r = (size_t)s * m; r < (size_t)s * m + m; r++) {
+            const float *x = p->x + r * F, *d = shardgrad_dz1(g) + r * H;
+            int er = ref_row_exponent(x, (int)F, d, (int)H);
+            es[s] = er > es[s] ? er : es[s];
+            for (size_t f = 0; f < F; f++)
+                for (size_t j = 0; j < H; j++)
+                    ref[p->L.w1 + f * H + j] += (int64_t)floor(ldexp((double)x[f] * (double)d[j], scale));
+        }
+    }
+}
+
+/* The fused sum equals the reference sum of the contract, and es[s] its
+ * exponents, bit for bit, whole and in pieces. */
 static void check_fused(const problem *p, int extra)
 {
     const size_t n = p->L.n;
     double *loss = xcalloc((size_t)p->ns, sizeof *loss);
     float *grads = xcalloc((size_t)p->ns * n, sizeof *grads);
     int64_t *acc = xcalloc(n, sizeof *acc), *ref = xcalloc(n, sizeof *ref);
-    int *es = xcalloc((size_t)p->ns, sizeof *es);
+    int *es = xcalloc((size_t)p->ns, sizeof *es), *eref = xcalloc((size_t)p->ns, sizeof *eref);
     shardgrad *g = run(p, loss, grads);
+    const int headroom = headroom_of(g, p->ns);
     int emax = EXACTSUM_EXP_ZERO;
-    for (int s = 0; s < p->ns; s++) {
-        int e = exactsum_exponent(grads + (size_t)s * n, n);
-        if (e > emax) emax = e;
-    }
+    ref_sum(p, g, grads, 0, headroom, ref, eref);
+    for (int s = 0; s < p->ns; s++) emax = eref[s] > emax ? eref[s] : emax;
     /* extra > 0: an exponent far above the data, so the scaled values
      * have fractional parts and the rounding rule (floor) matters */
     emax += extra;
+    ref_sum(p, g, grads, emax, headroom, ref, eref);
     for (size_t i = 0; i < n; i++) acc[i] = (int64_t)(i * 7919u) - 5;  /* overwritten, not added to */
-    shardgrad_sum(g, 0, p->s.n_in, emax, HEADROOM, acc, es);
-    for (int s = 0; s < p->ns; s++) {
-        assert_int_equal(es[s], exactsum_exponent(grads + (size_t)s * n, n));
-        ref_add_floor(ref, grads + (size_t)s * n, n, exactsum_scale(emax, HEADROOM));
-    }
+    shardgrad_sum(g, 0, p->s.n_in, emax, headroom, acc, es);
+    assert_memory_equal(es, eref, (size_t)p->ns * sizeof *es);
     assert_memory_equal(acc, ref, n * sizeof *acc);
     /* in pieces of 1, 2, 3, ... features: the same sum and exponents */
     memset(acc, 0x5a, n * sizeof *acc);
+    memset(es, 0x5a, (size_t)p->ns * sizeof *es);
     for (int f = 0, w = 1; f < p->s.n_in; f += w, w++) {
         int fe = f + w < p->s.n_in ? f + w : p->s.n_in;
-        shardgrad_sum(g, f, fe, emax, HEADROOM, acc, es);
+        shardgrad_sum(g, f, fe, emax, headroom, acc, es);
     }
     assert_memory_equal(acc, ref, n * sizeof *acc);
-    for (int s = 0; s < p->ns; s++) assert_int_equal(es[s], exactsum_exponent(grads + (size_t)s * n, n));
+    assert_memory_equal(es, eref, (size_t)p->ns * sizeof *es);
     shardgrad_free(g);
-    free(loss); free(grads); free(acc); free(ref); free(es);
+    free(loss); free(grads); free(acc); free(ref); free(es); free(eref);
 }
 
 static void test_fused_equals_exactsum(void **state)
@@ -232,7 +281,7 @@ static void test_variants_agree(void **state)
             acc[v] = xcalloc(n, sizeof *acc[v]);
             es[v] = xcalloc((size_t)p.ns, sizeof *es[v]);
             shardgrad *g = run(&p, loss[v], grads[v]);
-            shardgrad_sum(g, 0, p.s.n_in, 6, HEADROOM, acc[v], es[v]);
+            shardgrad_sum(g, 0, p.s.n_in, 6, headroom_of(g, p.ns), acc[v], es[v]);
             shardgrad_free(g);
         }
         assert_memory_equal(loss[0], loss[1], (size_t)p.ns * sizeof *loss[0]);
@@ -246,43 +295,49 @@ static void test_variants_agree(void **state)
 }
 
 /* A predicted exponent below a shard's reports that shard; a NaN input
- * row poisons exactly its shard (INT32_MAX), the others stay finite. */
+ * row poisons exactly its shard (INT32_MAX), the others stay finite; in
+ * row mode (3 rows per shard) and per-shard mode (9). */
 static void test_prediction_and_nonfinite(void **state)
 {
     (void)state;
     for (int v = SHARDGRAD_GENERIC; v <= SHARDGRAD_AVX512; v++) {
         if (shardgrad_set_variant(v) != 0) continue;
-        problem p = make_problem(9, 37, 3, 4, 3, 51);
-        const size_t n = p.L.n;
-        double loss[4];
-        float *grads = xcalloc(4 * n, sizeof *grads);
-        int64_t *acc = xcalloc(n, sizeof *acc);
-        int es[4], emax = EXACTSUM_EXP_ZERO;
-        shardgrad *g = run(&p, loss, grads);
-        shardgrad_sum(g, 0, p.s.n_in, 0, HEADROOM, acc, es);
-        for (int s = 0; s < 4; s++) emax = es[s] > emax ? es[s] : emax;
-        memset(acc, 0, n * sizeof *acc);
-        shardgrad_sum(g, 0, p.s.n_in, emax - 1, HEADROOM, acc, es);
-        int above = 0;
-        for (int s = 0; s < 4; s++) above += es[s] > emax - 1;
-        assert_true(above >= 1);
-        /* the first step's "unknown" exponent: nothing added, exponents found */
-        memset(acc, 0x5a, n * sizeof *acc);
-        shardgrad_sum(g, 0, p.s.n_in, EXACTSUM_EXP_ZERO, HEADROOM, acc, es);
-        for (size_t i = 0; i < n; i++) assert_int_equal(acc[i], 0);
-        for (int s = 0; s < 4; s++) assert_true(es[s] > EXACTSUM_EXP_ZERO && es[s] <= emax);
-        shardgrad_free(g);
+        for (int m = 3; m <= 9; m += 6) {
+            problem p = make_problem(9, 37, 3, 4, m, 51);
+            const size_t n = p.L.n;
+            double loss[4];
+            float *grads = xcalloc(4 * n, sizeof *grads);
+            int64_t *acc = xcalloc(n, sizeof *acc);
+            int es[4], emax = EXACTSUM_EXP_ZERO;
+            shardgrad *g = run(&p, loss, grads);
+            const int headroom = headroom_of(g, 4);
+            assert_int_equal(shardgrad_row_mode(g), m <= 8);
+            assert_int_equal(shardgrad_addends(g), m <= 8 ? m : 1);
+            shardgrad_sum(g, 0, p.s.n_in, 0, headroom, acc, es);
+            for (int s = 0; s < 4; s++) emax = es[s] > emax ? es[s] : emax;
+            memset(acc, 0, n * sizeof *acc);
+            shardgrad_sum(g, 0, p.s.n_in, emax - 1, headroom, acc, es);
+            int above = 0;
+            for (int s = 0; s < 4; s++) above += es[s] > emax - 1;
+            assert_true(above >= 1);
+            /* the first step's "unknown" exponent: nothing added, exponents found */
+            memset(acc, 0x5a, n * sizeof *acc);
+            shardgrad_sum(g, 0, p.s.n_in, EXACTSUM_EXP_ZERO, headroom, acc, es);
+            for (size_t i = 0; i < n; i++) assert_int_equal(acc[i], 0);
+            for (int s = 0; s < 4; s++) assert_true(es[s] > EXACTSUM_EXP_ZERO && es[s] <= emax);
+            shardgrad_free(g);
 
-        p.x[(size_t)2 * 3 * 9 + 4] = NAN;  /* shard 2, its first row */
-        g = run(&p, loss, grads);
-        shardgrad_sum(g, 0, p.s.n_in, emax, HEADROOM, acc, es);
-        for (int s = 0; s < 4; s++) {
-            if (s == 2) assert_int_equal(es[s], INT32_MAX);
-            else assert_true(es[s] < INT32_MAX && isfinite(loss[s]));
+            p.x[(size_t)2 * (size_t)m * 9 + 4] = NAN;  /* shard 2, its first row */
+            g = run(&p, loss, grads);
+            shardgrad_sum(g, 0, p.s.n_in, emax, headroom, acc, es);
+            for (int s = 0; s < 4; s++) {
+                if (s == 2) assert_int_equal(es[s], INT32_MAX);
+                else assert_true(es[s] < INT32_MAX && isfinite(loss[s]));
+            }
+            shardgrad_free(g);
+            free(grads); free(acc);
+            free_problem(&p);
         }
-        shardgrad_free(g);
-        free(grads); free(acc);
-        free_problem(&p);
     }
     shardgrad_set_variant(SHARDGRAD_GENERIC);
 }
@@ -319,7 +374,7 @@ static void test_rows_by_pointer(void **state)
             shardgrad_forward_backward_rows(g[1], p.params, rows, p.y, p.ns, loss[1]);
             for (int i = 0; i < 2; i++) {
                 for (int s = 0; s < p.ns; s++) shardgrad_shard(g[i], s, grads[i] + (size_t)s * n);
-                shardgrad_sum(g[i], 0, p.s.n_in, 0, HEADROOM, acc[i], es[i]);
+                shardgrad_sum(g[i], 0, p.s.n_in, 0, headroom_of(g[i], p.ns), acc[i], es[i]);
             }
             assert_memory_equal(loss[0], loss[1], (size_t)p.ns * sizeof loss[0][0]);
             assert_memory_equal(grads[0], grads[1], (size_t)p.ns * n * sizeof *grads[0]);

@@ -33,6 +33,18 @@
  *  sum_s q(grad_s), whatever the split (tests/test_shardgrad.c checks
  *  both claims bit for bit).
  *
+ *  Row mode.  With at most 8 rows per shard (shardgrad_row_mode) the
+ *  W1 block is summed row by row instead: its addends are the rows' exact
+ *  products, q = floor(x[r][f] dZ1[r][j] 2^scale) (x dZ1 computed in
+ *  double, where it is exact), so the W1 sum is sum over all rows of the
+ *  step of q, again independent of the split.  That costs one double FMA
+ *  per row and value and no per-shard conversion, which is cheaper when
+ *  shards are small (2 rows at batch 32 with 16 shards).  The b1, W2, b2
+ *  blocks keep per-shard addends.  A shard's exponent es[s] then also
+ *  bounds its rows' products: max over its rows of the exponent of
+ *  max_f |x[r][f]| max_j |dZ1[r][j]|.  The mode follows from `rows` alone,
+ *  so it is the same on every rank and for every rank count.
+ *
  *  Pure kernels on plain arrays: no MPI, no I/O, no allocation after
  *  shardgrad_new.
  */
@@ -50,6 +62,14 @@ typedef struct shardgrad shardgrad;
  *  invalid shape, max_shards < 1, rows < 1 or allocation failure. */
 shardgrad *shardgrad_new(const mlp_shape *s, int max_shards, int rows);
 void shardgrad_free(shardgrad *g);
+
+/** 1 in row mode (see the file comment), else 0. */
+int shardgrad_row_mode(const shardgrad *g);
+
+/** Fixed-point addends per element that one shard contributes: `rows` in
+ *  row mode (the W1 block), else 1.  The caller's headroom must cover
+ *  shards x addends over all ranks. */
+int shardgrad_addends(const shardgrad *g);
 
 /** Forward and backward pass of n_shards * rows rows (n_shards <=
  *  max_shards).  x: row-major [n_shards*rows][F]; y: labels.  loss[s] is
@@ -72,7 +92,8 @@ void shardgrad_forward_backward_rows(shardgrad *g, const float *params, const fl
  *  f_begin = 0 to f_end = F (a single call 0..F is fine); the call that
  *  ends at F also overwrites the b1, W2, b2 blocks and sets es[s] =
  *  exactsum_exponent(grad_s) for every shard (INT32_MAX if a value is NaN
- *  or infinite).  So after the last call acc[0..n) = sum_s q(grad_s)
+ *  or infinite; in row mode the larger of that over b1, W2, b2 and the
+ *  row exponents, see the file comment).  So after the last call acc[0..n) = sum_s q(grad_s)
  *  exactly, which is meaningful when every es[s] <= exponent.  When 2^scale is not a normal double (a tiny exponent, as
  *  for the "unknown" exponent of a first step) nothing is converted and
  *  acc is zero; es is still exact.  acc has mlp_layout_of(s).n elements.
@@ -81,8 +102,13 @@ void shardgrad_forward_backward_rows(shardgrad *g, const float *params, const fl
 void shardgrad_sum(shardgrad *g, int f_begin, int f_end, int exponent, int headroom, int64_t *acc, int *es);
 
 /** Shard s's gradient materialised into grad[n], the same bits that
- *  shardgrad_sum sums (for tests and diagnostics). */
+ *  shardgrad_sum sums (for tests and diagnostics); in row mode the sum
+ *  takes the W1 block from the rows' products instead (shardgrad_dz1). */
 void shardgrad_shard(const shardgrad *g, int s, float *grad);
+
+/** dZ1 of the last forward_backward, [n_shards*rows][H] (for tests and
+ *  diagnostics: with the rows it gives row mode's addends). */
+const float *shardgrad_dz1(const shardgrad *g);
 
 /** Kernel variants.  The default is the fastest the CPU supports;
  *  environment RISKGRID_KERNELS=generic forces the portable one. */
