@@ -526,21 +526,29 @@ static SG_AVX512 void sg_z1_avx512(const float *const *x, int R, int F, const fl
 #define SG_GW1_NJ 2   /* 16-wide vectors of hidden units per tile */
 #endif
 SG_INLINE SG_AVX512 int sg_gw1_tile(const int NF, const shardgrad *g, int f0, int j0, int add, int exact, double fs,
-                                    int64_t *acc)
+                                    int64_t *acc, int s0, int s1)
 {
     const int fast = add && !exact;
-    const int H = g->shape.n_hidden, m = g->rows, ns = g->n_shards;
+    const int H = g->shape.n_hidden, m = g->rows, first = s0 == 0, last = s1 == g->n_shards;
     const __m512d fsv = _mm512_set1_pd(fs);
     const __m512i absm = _mm512_set1_epi32(0x7fffffff);
     __mmask16 mk[SG_GW1_NJ];
     __m512d t[SG_GW1_NF][2 * SG_GW1_NJ];
 #pragma GCC unroll 4
     for (int k = 0; k < SG_GW1_NJ; k++) mk[k] = sg_mask(j0 + 16 * k, H);
+    /* shards [s0, s1): T starts at M (first block) or from the T bits an
+     * earlier block left in acc, and is left there raw unless this is the
+     * last block */
 #pragma GCC unroll 8
     for (int i = 0; i < NF; i++)
 #pragma GCC unroll 8
-        for (int k = 0; k < 2 * SG_GW1_NJ; k++) t[i][k] = _mm512_set1_pd(SG_MAGIC);
-    for (int s = 0; s < ns; s++) {
+        for (int k = 0; k < 2 * SG_GW1_NJ; k++) {
+            const __mmask16 mkk = mk[k / 2];
+            const __mmask8 m8 = (__mmask8)((k & 1) ? (mkk >> 8) : (mkk & 0xff));
+            t[i][k] = first ? _mm512_set1_pd(SG_MAGIC)
+                            : _mm512_maskz_loadu_pd(m8, acc + (size_t)(f0 + i) * (size_t)H + (size_t)(j0 + 8 * k));
+        }
+    for (int s = s0; s < s1; s++) {
         __m512 v[SG_GW1_NF][SG_GW1_NJ];
 #pragma GCC unroll 8
         for (int i = 0; i < NF; i++)
@@ -609,7 +617,8 @@ SG_INLINE SG_AVX512 int sg_gw1_tile(const int NF, const shardgrad *g, int f0, in
                 }
         }
     }
-    if (fast) {
+    if (fast && last) {
+        /* a NaN of an earlier block stayed in its T bits */
         __mmask8 bad = 0;
 #pragma GCC unroll 8
         for (int i = 0; i < NF; i++)
@@ -619,7 +628,7 @@ SG_INLINE SG_AVX512 int sg_gw1_tile(const int NF, const shardgrad *g, int f0, in
     }
     {
         /* without add every t is M and the stored sums are 0 */
-        const __m512i mbits = _mm512_set1_epi64((long long)SG_MAGIC_BITS);
+        const __m512i mbits = last ? _mm512_set1_epi64((long long)SG_MAGIC_BITS) : _mm512_setzero_si512();
 #pragma GCC unroll 8
         for (int i = 0; i < NF; i++)
 #pragma GCC unroll 8
@@ -633,30 +642,45 @@ SG_INLINE SG_AVX512 int sg_gw1_tile(const int NF, const shardgrad *g, int f0, in
     return 0;
 }
 
-/* Features [fb, fe): as sg_gw1_generic, but vmax keeps 16 lanes.  A tile
- * whose fast run met a NaN is run again exact (it overwrites its acc and
+/* Features [fb, fe): as sg_gw1_generic, but vmax keeps 16 lanes.  The
+ * shards go in blocks of about SG_GW1_BLOCK_ROWS rows, the tiles inside a
+ * block: a block's rows of dZ1 and x then stay in L1 while every tile
+ * reads them, and T goes through acc between blocks (one tile's loop over
+ * all rows would stream them from L2 once per tile: at 16 rows per shard
+ * half the FMA rate).  A tile whose fast run met a NaN (seen in the last
+ * block) is run again exact over all shards (it overwrites its acc and
  * only raises vmax, so the second run gives what an exact first would). */
-#define SG_GW1_RUN(nf) \
-    do { if (sg_gw1_tile(nf, g, f0, j0, add, 0, fs, acc)) (void)sg_gw1_tile(nf, g, f0, j0, add, 1, fs, acc); } while (0)
+#ifndef SG_GW1_BLOCK_ROWS
+#define SG_GW1_BLOCK_ROWS 32
+#endif
+#define SG_GW1_RUN(nf)                                                                        \
+    do {                                                                                      \
+        if (sg_gw1_tile(nf, g, f0, j0, add, 0, fs, acc, s0, s1) && s1 == ns)                  \
+            (void)sg_gw1_tile(nf, g, f0, j0, add, 1, fs, acc, 0, ns);                         \
+    } while (0)
 static SG_AVX512 void sg_gw1_avx512(const shardgrad *g, int fb, int fe, int add, double fs, int64_t *acc)
 {
-    const int H = g->shape.n_hidden;
-    for (int j0 = 0; j0 < H; j0 += 16 * SG_GW1_NJ) {
-        int f0 = fb;
-        for (; f0 + SG_GW1_NF <= fe; f0 += SG_GW1_NF) SG_GW1_RUN(SG_GW1_NF);
-        switch (fe - f0) {
+    const int H = g->shape.n_hidden, ns = g->n_shards;
+    const int sb = g->rows >= SG_GW1_BLOCK_ROWS ? 1 : SG_GW1_BLOCK_ROWS / g->rows;
+    for (int s0 = 0; s0 < ns; s0 += sb) {
+        const int s1 = s0 + sb < ns ? s0 + sb : ns;
+        for (int j0 = 0; j0 < H; j0 += 16 * SG_GW1_NJ) {
+            int f0 = fb;
+            for (; f0 + SG_GW1_NF <= fe; f0 += SG_GW1_NF) SG_GW1_RUN(SG_GW1_NF);
+            switch (fe - f0) {
 #if SG_GW1_NF > 7
-        case 7: SG_GW1_RUN(7); break;
-        case 6: SG_GW1_RUN(6); break;
-        case 5: SG_GW1_RUN(5); break;
-        case 4: SG_GW1_RUN(4); break;
+            case 7: SG_GW1_RUN(7); break;
+            case 6: SG_GW1_RUN(6); break;
+            case 5: SG_GW1_RUN(5); break;
+            case 4: SG_GW1_RUN(4); break;
 #endif
 #if SG_GW1_NF > 3
-        case 3: SG_GW1_RUN(3); break;
-        case 2: SG_GW1_RUN(2); break;
+            case 3: SG_GW1_RUN(3); break;
+            case 2: SG_GW1_RUN(2); break;
 #endif
-        case 1: SG_GW1_RUN(1); break;
-        default: break;
+            case 1: SG_GW1_RUN(1); break;
+            default: break;
+            }
         }
     }
 }
