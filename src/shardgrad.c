@@ -463,8 +463,8 @@ static inline __mmask16 sg_mask(int c0, int H)
 }
 
 /* One tile of z1: MR rows x 64 columns from column j0. */
-SG_INLINE SG_AVX512 void sg_z1_tile(const int MR, const float *const *x, int F, const float *W1, const float *b1,
-                                    int H, int j0, const __mmask16 *mk, float *a1)
+SG_INLINE SG_AVX512 void sg_z1_tile(const int MR, const int full, const float *const *x, int F, const float *W1,
+                                    const float *b1, int H, int j0, const __mmask16 *mk, float *a1)
 {
     __m512 acc[6][4];
 #pragma GCC unroll 6
@@ -473,8 +473,11 @@ SG_INLINE SG_AVX512 void sg_z1_tile(const int MR, const float *const *x, int F, 
         for (int k = 0; k < 4; k++) acc[i][k] = _mm512_maskz_loadu_ps(mk[k], b1 + j0 + 16 * k);
     for (int f = 0; f < F; f++) {
         const float *w = W1 + (size_t)f * (size_t)H + (size_t)j0;
-        const __m512 w0 = _mm512_maskz_loadu_ps(mk[0], w), w1 = _mm512_maskz_loadu_ps(mk[1], w + 16);
-        const __m512 w2 = _mm512_maskz_loadu_ps(mk[2], w + 32), w3 = _mm512_maskz_loadu_ps(mk[3], w + 48);
+        /* full: no masks (a masked load costs a vector ALU op) */
+        const __m512 w0 = full ? _mm512_loadu_ps(w) : _mm512_maskz_loadu_ps(mk[0], w);
+        const __m512 w1 = full ? _mm512_loadu_ps(w + 16) : _mm512_maskz_loadu_ps(mk[1], w + 16);
+        const __m512 w2 = full ? _mm512_loadu_ps(w + 32) : _mm512_maskz_loadu_ps(mk[2], w + 32);
+        const __m512 w3 = full ? _mm512_loadu_ps(w + 48) : _mm512_maskz_loadu_ps(mk[3], w + 48);
 #pragma GCC unroll 6
         for (int i = 0; i < MR; i++) {
             const __m512 xb = _mm512_set1_ps(x[i][f]);
@@ -493,26 +496,32 @@ SG_INLINE SG_AVX512 void sg_z1_tile(const int MR, const float *const *x, int F, 
                                   _mm512_max_ps(zero, acc[i][k]));
 }
 
+#define SG_Z1_RUN(mr, xr, ar)                                                  \
+    do {                                                                       \
+        if (full) sg_z1_tile(mr, 1, xr, F, W1, b1, H, j0, mk, ar);             \
+        else sg_z1_tile(mr, 0, xr, F, W1, b1, H, j0, mk, ar);                  \
+    } while (0)
 static SG_AVX512 void sg_z1_avx512(const float *const *x, int R, int F, const float *W1, const float *b1, int H, float *a1)
 {
     for (int j0 = 0; j0 < H; j0 += 64) {
         __mmask16 mk[4];
+        const int full = j0 + 64 <= H;
         for (int k = 0; k < 4; k++) mk[k] = sg_mask(j0 + 16 * k, H);
         int r0 = 0;
-        for (; r0 + 6 <= R; r0 += 6)
-            sg_z1_tile(6, x + r0, F, W1, b1, H, j0, mk, a1 + (size_t)r0 * (size_t)H);
+        for (; r0 + 6 <= R; r0 += 6) SG_Z1_RUN(6, x + r0, a1 + (size_t)r0 * (size_t)H);
         const float *const *xr = x + r0;
         float *ar = a1 + (size_t)r0 * (size_t)H;
         switch (R - r0) {
-        case 5: sg_z1_tile(5, xr, F, W1, b1, H, j0, mk, ar); break;
-        case 4: sg_z1_tile(4, xr, F, W1, b1, H, j0, mk, ar); break;
-        case 3: sg_z1_tile(3, xr, F, W1, b1, H, j0, mk, ar); break;
-        case 2: sg_z1_tile(2, xr, F, W1, b1, H, j0, mk, ar); break;
-        case 1: sg_z1_tile(1, xr, F, W1, b1, H, j0, mk, ar); break;
+        case 5: SG_Z1_RUN(5, xr, ar); break;
+        case 4: SG_Z1_RUN(4, xr, ar); break;
+        case 3: SG_Z1_RUN(3, xr, ar); break;
+        case 2: SG_Z1_RUN(2, xr, ar); break;
+        case 1: SG_Z1_RUN(1, xr, ar); break;
         default: break;
         }
     }
 }
+#undef SG_Z1_RUN
 
 /* gW1 tile: NF features from f0 x 16*SG_GW1_NJ hidden units from j0, every shard.
  * T = M + sum_s floor(v_s 2^S) is carried in doubles: an FMA rounded
@@ -525,8 +534,8 @@ static SG_AVX512 void sg_z1_avx512(const float *const *x, int R, int F, const fl
 #ifndef SG_GW1_NJ
 #define SG_GW1_NJ 2   /* 16-wide vectors of hidden units per tile */
 #endif
-SG_INLINE SG_AVX512 int sg_gw1_tile(const int NF, const shardgrad *g, int f0, int j0, int add, int exact, double fs,
-                                    int64_t *acc, int s0, int s1)
+SG_INLINE SG_AVX512 int sg_gw1_tile(const int NF, const int full, const shardgrad *g, int f0, int j0, int add,
+                                    int exact, double fs, int64_t *acc, int s0, int s1)
 {
     const int fast = add && !exact;
     const int H = g->shape.n_hidden, m = g->rows, first = s0 == 0, last = s1 == g->n_shards;
@@ -559,7 +568,8 @@ SG_INLINE SG_AVX512 int sg_gw1_tile(const int NF, const shardgrad *g, int f0, in
             const float *xr = g->xr[r] + f0;
             __m512 dv[SG_GW1_NJ];
 #pragma GCC unroll 4
-            for (int k = 0; k < SG_GW1_NJ; k++) dv[k] = _mm512_maskz_loadu_ps(mk[k], d + 16 * k);
+            for (int k = 0; k < SG_GW1_NJ; k++)  /* a masked load costs a vector ALU op */
+                dv[k] = full ? _mm512_loadu_ps(d + 16 * k) : _mm512_maskz_loadu_ps(mk[k], d + 16 * k);
 #pragma GCC unroll 8
             for (int i = 0; i < NF; i++) {
                 const __m512 xb = _mm512_set1_ps(xr[i]);
@@ -653,10 +663,16 @@ SG_INLINE SG_AVX512 int sg_gw1_tile(const int NF, const shardgrad *g, int f0, in
 #ifndef SG_GW1_BLOCK_ROWS
 #define SG_GW1_BLOCK_ROWS 32
 #endif
+/* full: the tile's hidden units are all < H, so no load needs a mask */
+#define SG_GW1_RUN_F(nf, full)                                                                \
+    do {                                                                                      \
+        if (sg_gw1_tile(nf, full, g, f0, j0, add, 0, fs, acc, s0, s1) && s1 == ns)            \
+            (void)sg_gw1_tile(nf, full, g, f0, j0, add, 1, fs, acc, 0, ns);                   \
+    } while (0)
 #define SG_GW1_RUN(nf)                                                                        \
     do {                                                                                      \
-        if (sg_gw1_tile(nf, g, f0, j0, add, 0, fs, acc, s0, s1) && s1 == ns)                  \
-            (void)sg_gw1_tile(nf, g, f0, j0, add, 1, fs, acc, 0, ns);                         \
+        if (j0 + 16 * SG_GW1_NJ <= H) SG_GW1_RUN_F(nf, 1);                                    \
+        else SG_GW1_RUN_F(nf, 0);                                                             \
     } while (0)
 static SG_AVX512 void sg_gw1_avx512(const shardgrad *g, int fb, int fe, int add, double fs, int64_t *acc)
 {
@@ -685,6 +701,7 @@ static SG_AVX512 void sg_gw1_avx512(const shardgrad *g, int fb, int fe, int add,
     }
 }
 #undef SG_GW1_RUN
+#undef SG_GW1_RUN_F
 
 /* sg_dot16 with vectors: the same lane chains and the same tree. */
 static inline SG_AVX512 float sg_dot16_avx512(const float *a, const float *w, int H)
