@@ -555,7 +555,8 @@ SG_INLINE SG_AVX512 int sg_gw1_tile(const int NF, const int full, const shardgra
             const __mmask16 mkk = mk[k / 2];
             const __mmask8 m8 = (__mmask8)((k & 1) ? (mkk >> 8) : (mkk & 0xff));
             t[i][k] = first ? _mm512_set1_pd(SG_MAGIC)
-                            : _mm512_maskz_loadu_pd(m8, acc + (size_t)(f0 + i) * (size_t)H + (size_t)(j0 + 8 * k));
+                   : full ? _mm512_loadu_pd(acc + (size_t)(f0 + i) * (size_t)H + (size_t)(j0 + 8 * k))
+                          : _mm512_maskz_loadu_pd(m8, acc + (size_t)(f0 + i) * (size_t)H + (size_t)(j0 + 8 * k));
         }
     for (int s = s0; s < s1; s++) {
         __m512 v[SG_GW1_NF][SG_GW1_NJ];
@@ -646,7 +647,9 @@ SG_INLINE SG_AVX512 int sg_gw1_tile(const int NF, const int full, const shardgra
                 const __mmask16 mkk = mk[k / 2];
                 const __mmask8 m8 = (__mmask8)((k & 1) ? (mkk >> 8) : (mkk & 0xff));
                 int64_t *a = acc + (size_t)(f0 + i) * (size_t)H + (size_t)(j0 + 8 * k);
-                _mm512_mask_storeu_epi64(a, m8, _mm512_sub_epi64(_mm512_castpd_si512(t[i][k]), mbits));
+                const __m512i q = _mm512_sub_epi64(_mm512_castpd_si512(t[i][k]), mbits);
+                if (full) _mm512_storeu_si512(a, q);
+                else _mm512_mask_storeu_epi64(a, m8, q);
             }
     }
     return 0;
