@@ -462,6 +462,14 @@ static inline __mmask16 sg_mask(int c0, int H)
     return (__mmask16)((1u << left) - 1u);
 }
 
+/* A 16-float load under mask mk: unmasked when all lanes are valid (a
+ * zero-masked load costs a vector ALU op besides the load; the branch is
+ * taken the same way except at a row's tail). */
+SG_INLINE SG_AVX512 __m512 sg_load(__mmask16 mk, const float *p)
+{
+    return mk == (__mmask16)0xffff ? _mm512_loadu_ps(p) : _mm512_maskz_loadu_ps(mk, p);
+}
+
 /* One tile of z1: MR rows x 64 columns from column j0. */
 SG_INLINE SG_AVX512 void sg_z1_tile(const int MR, const int full, const float *const *x, int F, const float *W1,
                                     const float *b1, int H, int j0, const __mmask16 *mk, float *a1)
@@ -712,7 +720,7 @@ static inline SG_AVX512 float sg_dot16_avx512(const float *a, const float *w, in
     __m512 p = _mm512_setzero_ps();
     for (int h0 = 0; h0 < H; h0 += 16) {
         const __mmask16 mk = sg_mask(h0, H);
-        p = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(mk, a + h0), _mm512_maskz_loadu_ps(mk, w + h0), p);
+        p = _mm512_fmadd_ps(sg_load(mk, a + h0), sg_load(mk, w + h0), p);
     }
     /* q[l] = p[l] + p[l+8]; r[l] = q[l] + q[l+4]; t[l] = r[l] + r[l+2]; t0 + t1 */
     const __m256 q = _mm256_add_ps(_mm512_castps512_ps256(p),
@@ -746,8 +754,8 @@ static SG_AVX512 void sg_rest_avx512(shardgrad *g, const float *params, const in
             const __mmask16 mk = sg_mask(h0, H);
             __m512 acc = zero;
             for (int c = 0; c < C; c++)
-                acc = _mm512_fmadd_ps(_mm512_set1_ps(dz[c]), _mm512_maskz_loadu_ps(mk, g->w2t + (size_t)c * (size_t)H + (size_t)h0), acc);
-            const __mmask16 pos = _mm512_mask_cmp_ps_mask(mk, _mm512_maskz_loadu_ps(mk, a + h0), zero, _CMP_GT_OQ);
+                acc = _mm512_fmadd_ps(_mm512_set1_ps(dz[c]), sg_load(mk, g->w2t + (size_t)c * (size_t)H + (size_t)h0), acc);
+            const __mmask16 pos = _mm512_mask_cmp_ps_mask(mk, sg_load(mk, a + h0), zero, _CMP_GT_OQ);
             _mm512_mask_storeu_ps(d + h0, mk, _mm512_maskz_mov_ps(pos, acc));
         }
     }
@@ -761,7 +769,7 @@ static SG_AVX512 void sg_rest_avx512(shardgrad *g, const float *params, const in
             __m512d acc = _mm512_setzero_pd();
             for (int r = r0; r < r0 + m; r++)
                 acc = _mm512_add_pd(acc, _mm512_cvtps_pd(_mm512_castps512_ps256(
-                                             _mm512_maskz_loadu_ps(mk, g->d1 + (size_t)r * (size_t)H + (size_t)h0))));
+                                             sg_load(mk, g->d1 + (size_t)r * (size_t)H + (size_t)h0))));
             _mm512_mask_storeu_ps(gb1 + h0, mk, _mm512_castps256_ps512(_mm512_cvtpd_ps(acc)));
         }
         for (int c = 0; c < C; c++) {
@@ -770,7 +778,7 @@ static SG_AVX512 void sg_rest_avx512(shardgrad *g, const float *params, const in
                 const __mmask16 mk = sg_mask(h0, H);
                 __m512 acc = zero;
                 for (int r = r0; r < r0 + m; r++)
-                    acc = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(mk, g->a1 + (size_t)r * (size_t)H + (size_t)h0),
+                    acc = _mm512_fmadd_ps(sg_load(mk, g->a1 + (size_t)r * (size_t)H + (size_t)h0),
                                           _mm512_set1_ps(g->p[(size_t)r * (size_t)C + (size_t)c]), acc);
                 _mm512_mask_storeu_ps(dst + h0, mk, acc);
             }
@@ -796,7 +804,7 @@ static SG_AVX512 void sg_small_avx512(const shardgrad *g, int add, double fs, in
         const __mmask16 mk = sg_mask(i0, n);
         __m512d tlo = magic, thi = magic;
         for (int s = 0; s < g->n_shards; s++) {
-            const __m512 v = _mm512_maskz_loadu_ps(mk, g->small + (size_t)s * g->nsmall + (size_t)i0);
+            const __m512 v = sg_load(mk, g->small + (size_t)s * g->nsmall + (size_t)i0);
             uint32_t *vm = g->vmax + (size_t)s * SG_LANES;
             _mm512_storeu_si512(vm, _mm512_max_epu32(_mm512_loadu_si512(vm), _mm512_and_si512(_mm512_castps_si512(v), absm)));
             if (add) {
@@ -822,14 +830,14 @@ static SG_AVX512 void sg_rows_prep_avx512(shardgrad *g)
         __m512i xb = _mm512_setzero_si512(), db = _mm512_setzero_si512();
         for (int f0 = 0; f0 < F; f0 += 16) {
             const __mmask16 mk = sg_mask(f0, F);
-            const __m512 v = _mm512_maskz_loadu_ps(mk, x + f0);
+            const __m512 v = sg_load(mk, x + f0);
             xb = _mm512_max_epu32(xb, _mm512_and_si512(_mm512_castps_si512(v), absm));
             _mm512_mask_storeu_pd(xd + f0, (__mmask8)(mk & 0xff), _mm512_cvtps_pd(_mm512_castps512_ps256(v)));
             _mm512_mask_storeu_pd(xd + f0 + 8, (__mmask8)(mk >> 8),
                                   _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(v), 1))));
         }
         for (int j0 = 0; j0 < H; j0 += 16) {
-            const __m512 v = _mm512_maskz_loadu_ps(sg_mask(j0, H), d + j0);
+            const __m512 v = sg_load(sg_mask(j0, H), d + j0);
             db = _mm512_max_epu32(db, _mm512_and_si512(_mm512_castps_si512(v), absm));
         }
         g->res[r] = sg_row_exponent(_mm512_reduce_max_epu32(xb), _mm512_reduce_max_epu32(db));
@@ -846,7 +854,7 @@ static SG_AVX512 void sg_dd_avx512(shardgrad *g, double fs)
         double *o = g->dd + (size_t)r * (size_t)g->hp;
         for (int j0 = 0; j0 < H; j0 += 8) {
             const __mmask16 mk = (__mmask16)(sg_mask(j0, H) & 0xff);
-            const __m256 v = _mm512_castps512_ps256(_mm512_maskz_loadu_ps(mk, d + j0));
+            const __m256 v = _mm512_castps512_ps256(sg_load(mk, d + j0));
             _mm512_mask_storeu_pd(o + j0, (__mmask8)mk, _mm512_mul_pd(_mm512_cvtps_pd(v), fsv));
         }
     }
