@@ -79,11 +79,14 @@ SG_INLINE SG_AVX512 __m512 sg_absmax(__m512 a, __m512 b)
 #define SG_LANES 16                 /* lanes of the z2 dot products */
 /* Row mode up to this many rows per shard: the W1 block is then summed
  * with one double FMA per row and value (B F H / 8 vector FMAs per step),
- * which beats the per-shard form (B F H / 16 float FMAs plus about
- * 7/16 vector operations per shard and value for the conversion) up to
- * about 8 rows per shard (bench/kernel_bench.c, docs/performance.md). */
+ * which beats the per-shard form (B F H / 16 float FMAs plus about 7/16
+ * vector operations per shard and value for the conversion) up to about
+ * 5 rows per shard.  kernel_bench, sum + forward/backward in us per step,
+ * row mode vs per-shard mode (16 shards): MNIST 784-128-10 at 4 rows 332
+ * vs 365, 5 rows 391 vs 422, 6 rows 477 vs 487, 8 rows 687 vs 603; CREDIT
+ * 23-128-1 at 5 rows 17.7 vs 17.7, 6 rows 21.3 vs 20.5. */
 #ifndef SG_ROWQ_MAX
-#define SG_ROWQ_MAX 8
+#define SG_ROWQ_MAX 5
 #endif
 #define SG_R_NJ 4                   /* 8-double vectors of hidden units per row-mode tile */
 #define SG_R_NF 6                   /* features per row-mode tile */

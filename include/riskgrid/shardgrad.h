@@ -33,7 +33,7 @@
  *  sum_s q(grad_s), whatever the split (tests/test_shardgrad.c checks
  *  both claims bit for bit).
  *
- *  Row mode.  With at most 8 rows per shard (shardgrad_row_mode) the
+ *  Row mode.  With at most 5 rows per shard (shardgrad_row_mode) the
  *  W1 block is summed row by row instead: its addends are the rows' exact
  *  products, q = floor(x[r][f] dZ1[r][j] 2^scale) (x dZ1 computed in
  *  double, where it is exact), so the W1 sum is sum over all rows of the
