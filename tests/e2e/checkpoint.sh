@@ -38,15 +38,19 @@ stop_resume "$spe" 3 2
 stop_resume $((2 * spe + 7)) 4 1
 
 # a real SIGUSR1 sent to mpirun (forwarded to the ranks), resumed on 1 rank
-# a job long enough (seconds) for signals sent from outside to land mid-training
-"$RISKGRID" gen --rows 20000 --seed 14 --out "$WORK/big.csv" 2>/dev/null
+# a job long enough for signals sent from outside to land mid-training:
+# 10 epochs of 48,000 rows through 512 hidden units, about 1 s at 2 ranks
+# in the Release build, 0.1 s per epoch (with 20,000 rows and 128 hidden
+# units the whole run took 0.1 s, and a signal sent after epoch 1 could
+# arrive after the end)
+"$RISKGRID" gen --rows 60000 --seed 14 --out "$WORK/big.csv" 2>/dev/null
 write_job "$WORK/long.ini" "$WORK/big.csv"
-sed -i 's/^epochs = 3/epochs = 400/; s/^hidden = 32/hidden = 128/' "$WORK/long.ini"
-mpirun_rg 2 run "$WORK/long.ini" --quiet --out "$WORK/long_ref.h5" --set train.epochs=6
+sed -i 's/^epochs = 3/epochs = 400/; s/^hidden = 32/hidden = 512/' "$WORK/long.ini"
+mpirun_rg 2 run "$WORK/long.ini" --quiet --out "$WORK/long_ref.h5" --set train.epochs=10
 set +e
-"$MPIEXEC" -n 2 --oversubscribe "$RISKGRID" run "$WORK/long.ini" --out "$WORK/sig.h5" --set train.epochs=6 > "$WORK/sig.log" 2>&1 &
+"$MPIEXEC" -n 2 --oversubscribe "$RISKGRID" run "$WORK/long.ini" --out "$WORK/sig.h5" --set train.epochs=10 > "$WORK/sig.log" 2>&1 &
 pid=$!
-for i in $(seq 1 200); do grep -q "^epoch 1/" "$WORK/sig.log" && break; sleep 0.05; done
+for i in $(seq 1 200); do grep -Eq "^epoch +1/" "$WORK/sig.log" && break; sleep 0.05; done
 kill -USR1 "$pid"
 wait "$pid"; rc=$?
 set -e
@@ -56,7 +60,7 @@ if [ "$rc" = 0 ]; then
 fi
 [ "$rc" = 75 ] || fail "SIGUSR1: exit $rc, expected 75: $(tail -3 "$WORK/sig.log")"
 grep -q "stopped by SIGUSR1" "$WORK/sig.log" || fail "SIGUSR1 message: $(grep riskgrid: "$WORK/sig.log")"
-mpirun_rg 1 run "$WORK/long.ini" --quiet --out "$WORK/sig.h5" --set train.epochs=6 --resume
+mpirun_rg 1 run "$WORK/long.ini" --quiet --out "$WORK/sig.h5" --set train.epochs=10 --resume
 "$RG_H5CMP" "$WORK/long_ref.h5" "$WORK/sig.h5" /model /train /eval >/dev/null || fail "SIGUSR1 + resume differs"
 echo "SIGUSR1 through mpirun: exit 75, resumed identically"
 
@@ -66,9 +70,9 @@ rank_pid() { # rank_pid MPIEXEC_PID: pid of one rank (a child running riskgrid)
   pgrep -P "$1" -f "riskgrid run" | tail -1
 }
 set +e
-"$MPIEXEC" -n 2 --oversubscribe "$RISKGRID" run "$WORK/long.ini" --out "$WORK/kill.h5" --set train.epochs=6 > "$WORK/kill.log" 2>&1 &
+"$MPIEXEC" -n 2 --oversubscribe "$RISKGRID" run "$WORK/long.ini" --out "$WORK/kill.h5" --set train.epochs=10 > "$WORK/kill.log" 2>&1 &
 pid=$!
-for i in $(seq 1 200); do grep -q "^epoch 2/" "$WORK/kill.log" && break; sleep 0.05; done
+for i in $(seq 1 200); do grep -Eq "^epoch +2/" "$WORK/kill.log" && break; sleep 0.05; done
 victim=$(rank_pid "$pid")
 [ -n "$victim" ] && kill -KILL "$victim"
 t0=$(date +%s)
@@ -78,7 +82,7 @@ set -e
 [ "$rc" != 0 ] || fail "the job survived SIGKILL of a rank (or ended first)"
 [ $(( $(date +%s) - t0 )) -lt 30 ] || fail "the job took too long to end after SIGKILL"
 [ -f "$WORK/kill.h5.ckpt" ] || fail "no epoch checkpoint survived the kill: $(ls -a "$WORK"; cat "$WORK/kill.log")"
-mpirun_rg 2 run "$WORK/long.ini" --quiet --out "$WORK/kill.h5" --set train.epochs=6 --resume
+mpirun_rg 2 run "$WORK/long.ini" --quiet --out "$WORK/kill.h5" --set train.epochs=10 --resume
 "$RG_H5CMP" "$WORK/long_ref.h5" "$WORK/kill.h5" /model /train /eval >/dev/null || fail "SIGKILL + resume differs"
 echo "SIGKILL of a rank: job ended (exit $rc), resumed identically"
 
