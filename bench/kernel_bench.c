@@ -3,6 +3,8 @@
  * the fused fixed-point sum of the per-shard gradients.  Prints the best of
  * 5 repetitions of ITERS calls, in microseconds per step.
  *
+ * Parameters, rows and the sum are cache-line aligned, as in training.
+ *
  * usage: kernel_bench F H C ROWS_PER_SHARD ITERS   (C = 1: sigmoid, else softmax)
  * Built by bench/run.sh against the Release libriskgrid_core.a. */
 #include <stdio.h>
@@ -10,17 +12,18 @@
 #include <time.h>
 #include "riskgrid/shardgrad.h"
 #include "riskgrid/mlp.h"
+#include "riskgrid/mem.h"
 #include "riskgrid/rng.h"
 static double now(void){struct timespec t;clock_gettime(CLOCK_MONOTONIC,&t);return t.tv_sec+1e-9*t.tv_nsec;}
 int main(int argc,char**argv){
   if(argc!=6){fprintf(stderr,"usage: kernel_bench F H C ROWS_PER_SHARD ITERS\n");return 2;}
   int F=atoi(argv[1]),H=atoi(argv[2]),C=atoi(argv[3]),m=atoi(argv[4]),ns=16,iters=atoi(argv[5]);
   mlp_shape s={F,H,C,C>1}; mlp_layout L=mlp_layout_of(&s);
-  float*p=malloc(L.n*4); mlp_init(&s,1,p);
-  int R=ns*m; float*x=malloc((size_t)R*F*4); int32_t*y=malloc(R*4);
+  float*p=mem_alloc64(L.n,4,0); mlp_init(&s,1,p);
+  int R=ns*m; float*x=mem_alloc64((size_t)R*F,4,0); int32_t*y=malloc(R*4);
   for(size_t i=0;i<(size_t)R*F;i++) x[i]=(float)rng_normal(7,i);
   for(int r=0;r<R;r++) y[r]=r%(C>1?C:2);
-  shardgrad*g=shardgrad_new(&s,ns,m); double loss[16]; int es[16]; int64_t*acc=malloc(L.n*8);
+  shardgrad*g=shardgrad_new(&s,ns,m); double loss[16]; int es[16]; int64_t*acc=mem_alloc64(L.n,8,0);
   shardgrad_forward_backward(g,p,x,y,ns,loss); shardgrad_sum(g,0,F,0,4,acc,es); int e=-1000; for(int i=0;i<ns;i++) if(es[i]>e)e=es[i];
   double best_fb=1e9,best_sum=1e9;
   for(int rep=0;rep<5;rep++){

@@ -19,6 +19,8 @@
  */
 #include "riskgrid/adam.h"
 
+#include "riskgrid/mem.h"
+
 #include <assert.h>
 
 #include <math.h>
@@ -33,10 +35,10 @@ adam_state *adam_new(size_t n)
     if (a == NULL) return NULL;
     a->n = n;
     a->t = 0;
-    /* calloc: moments start at +0.0f (all-zero bits is 0.0f in IEEE 754);
+    /* zero-filled: moments start at +0.0f (all-zero bits is 0.0f in IEEE 754);
      * one extra element so n == 0 still gets a non-NULL pointer. */
-    a->m = calloc(n + 1, sizeof(float));
-    a->v = calloc(n + 1, sizeof(float));
+    a->m = mem_alloc64(n + 1, sizeof(float), 1);
+    a->v = mem_alloc64(n + 1, sizeof(float), 1);
     if (a->m == NULL || a->v == NULL) {
         adam_free(a);
         return NULL;

@@ -29,12 +29,14 @@
 #include "riskgrid/allreduce.h"
 
 #include <sched.h>
+#include <stdint.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "riskgrid/log.h"
+#include "riskgrid/mem.h"
 
 enum { AR_NONE = 0, AR_SHM = 1, AR_MPI = 2 };
 
@@ -77,13 +79,23 @@ void allreduce_free(allreduce *a)
     free(a);
 }
 
+/* p rounded up to a 64-byte boundary.  Each process maps the shared
+ * segment at a page boundary, so a part's offset modulo 64 is the same in
+ * every process and so is the rounded location. */
+static char *ar_align64(char *p)
+{
+    return p + ((64 - (uintptr_t)p % 64) % 64);
+}
+
 /* Shared window: rank 0 holds [ctl][R0][R1][share][C0][C1], others
- * [C0][C1]; the share area is padded to whole lines. */
+ * [C0][C1]; every array starts on a cache line (the training kernels write
+ * the contributions with 64-byte stores: a store that straddles two lines
+ * costs two line transfers between the cores) and is padded to whole lines. */
 static int ar_shm_setup(allreduce *a, rg_error *err)
 {
     int rc = 0;
-    const size_t vbytes = a->len * sizeof(int64_t), fbytes = (a->len * sizeof(float) + 63) / 64 * 64;
-    size_t mine = 2 * vbytes + (a->rank == 0 ? sizeof(ar_ctl) + 2 * vbytes + fbytes : 0);
+    const size_t vbytes = (a->len * sizeof(int64_t) + 63) / 64 * 64, fbytes = (a->len * sizeof(float) + 63) / 64 * 64;
+    size_t mine = 64 + 2 * vbytes + (a->rank == 0 ? sizeof(ar_ctl) + 2 * vbytes + fbytes : 0);
     void *base = NULL;
     MPI_Info info = MPI_INFO_NULL;
     if ((rc = log_mpi_check(MPI_Info_create(&info), "MPI_Info_create", err)) != 0) goto done;
@@ -100,15 +112,16 @@ static int ar_shm_setup(allreduce *a, rg_error *err)
         char *p = NULL;
         if ((rc = log_mpi_check(MPI_Win_shared_query(a->win, r, &sz, &du, &p), "MPI_Win_shared_query", err)) != 0)
             goto done;
+        p = ar_align64(p);
         if (r == 0) {
             a->ctl = (ar_ctl *)(void *)p;
             a->result[0] = (int64_t *)(void *)(p + sizeof(ar_ctl));
-            a->result[1] = a->result[0] + a->len;
+            a->result[1] = (int64_t *)(void *)(p + sizeof(ar_ctl) + vbytes);
             a->share = (float *)(void *)(p + sizeof(ar_ctl) + 2 * vbytes);
             p += sizeof(ar_ctl) + 2 * vbytes + fbytes;
         }
         a->contrib[(size_t)r * 2] = (int64_t *)(void *)p;
-        a->contrib[(size_t)r * 2 + 1] = a->contrib[(size_t)r * 2] + a->len;
+        a->contrib[(size_t)r * 2 + 1] = (int64_t *)(void *)(p + vbytes);
     }
     if (a->rank == 0) {
         atomic_init(&a->ctl->arrived, 0);
@@ -152,7 +165,7 @@ agree:
     if (a->kind == AR_SHM) {
         ar_shm_setup(a, err);
     } else {
-        a->priv = calloc(len, sizeof *a->priv);
+        a->priv = mem_alloc64(len, sizeof *a->priv, 1);  /* aligned as the shared window's arrays */
         if (a->priv == NULL) error_set(err, ERR_NOMEM, "out of memory for the %zu-element reduction buffer", len);
     }
     if ((rc = log_agree(comm, err)) != 0) goto done;

@@ -12,7 +12,10 @@
  *  shards together cannot change a shard's bits), and (2) compute gW1 in
  *  register tiles of 4 features x 32 hidden units, shard after shard, and
  *  convert each tile to fixed point while it is still in registers, with
- *  int64 accumulators that stay in registers across the shards.
+ *  int64 accumulators that stay in registers across a block of shards.
+ *  With at most SG_ROWQ_MAX rows per shard (row mode, shardgrad.h) gW1 is
+ *  instead summed row by row from exact double products, one FMA per row
+ *  and value, which is cheaper than a per-shard conversion there.
  *
  *  Two variants compute the same bits: portable C (fmaf, loops in the
  *  documented order) and AVX-512F intrinsics.  They can agree bit for bit
@@ -36,6 +39,7 @@
 #include "riskgrid/shardgrad.h"
 
 #include "riskgrid/exactsum.h"  /* EXACTSUM_EXP_ZERO, exactsum_scale */
+#include "riskgrid/mem.h"
 
 #include <assert.h>
 #include <float.h>
@@ -187,20 +191,20 @@ shardgrad *shardgrad_new(const mlp_shape *s, int max_shards, int rows)
     g->max_shards = max_shards;
     g->rows = rows;
     g->nsmall = L.n - L.b1;
-    g->a1 = malloc(R * H * sizeof *g->a1);
-    g->d1 = malloc(R * H * sizeof *g->d1);
-    g->p = malloc(R * C * sizeof *g->p);
-    g->w2t = malloc(C * H * sizeof *g->w2t);
-    g->small = malloc((size_t)max_shards * g->nsmall * sizeof *g->small);
+    g->a1 = mem_alloc64(R * H, sizeof *g->a1, 0);
+    g->d1 = mem_alloc64(R * H, sizeof *g->d1, 0);
+    g->p = mem_alloc64(R * C, sizeof *g->p, 0);
+    g->w2t = mem_alloc64(C * H, sizeof *g->w2t, 0);
+    g->small = mem_alloc64((size_t)max_shards * g->nsmall, sizeof *g->small, 0);
     g->tmp = malloc(H * sizeof *g->tmp);
     g->dacc = malloc((H > C ? H : C) * sizeof *g->dacc);
-    g->vmax = malloc((size_t)max_shards * SG_LANES * sizeof *g->vmax);
+    g->vmax = mem_alloc64((size_t)max_shards * SG_LANES, sizeof *g->vmax, 0);
     g->xr_own = malloc(R * sizeof *g->xr_own);
     g->rowq = rows <= SG_ROWQ_MAX;
     g->hp = (int)hp;
     if (g->rowq) {
-        g->xd = malloc(R * F * sizeof *g->xd);
-        g->dd = calloc(R * hp, sizeof *g->dd);  /* the padding stays zero */
+        g->xd = mem_alloc64(R * F, sizeof *g->xd, 0);
+        g->dd = mem_alloc64(R * hp, sizeof *g->dd, 1);  /* the padding stays zero */
         g->res = malloc(R * sizeof *g->res);
     }
     if (!g->a1 || !g->d1 || !g->p || !g->w2t || !g->small || !g->tmp || !g->dacc || !g->vmax || !g->xr_own ||

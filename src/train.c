@@ -14,6 +14,7 @@
 #include "riskgrid/allreduce.h"
 #include "riskgrid/exactsum.h"
 #include "riskgrid/log.h"
+#include "riskgrid/mem.h"
 #include "riskgrid/rng.h"
 #include "riskgrid/shardgrad.h"
 
@@ -531,7 +532,7 @@ int train_run(MPI_Comm comm, const config *cfg, const dataset *ds, const train_o
     res->n_classes = ds->n_classes;
     res->n_epochs = cfg->epochs;
     lay = mlp_layout_of(&res->shape);
-    res->params = malloc(lay.n * sizeof *res->params);
+    res->params = mem_alloc64(lay.n, sizeof *res->params, 0);
     res->loss = calloc((size_t)cfg->epochs, sizeof(double));
     res->test_auc = calloc((size_t)cfg->epochs, sizeof(double));
     res->auc_lo = calloc((size_t)cfg->epochs, sizeof(double));
@@ -546,9 +547,9 @@ int train_run(MPI_Comm comm, const config *cfg, const dataset *ds, const train_o
     red.extra = calloc(SLOT_HIST + HIST_W, sizeof *red.extra);
     loss = calloc((size_t)(nls > 0 ? nls : 1), sizeof *loss);
     st = calloc((size_t)(nls > 0 ? nls : 1), sizeof *st);
-    gmean = malloc(lay.n * sizeof *gmean);
+    gmean = mem_alloc64(lay.n, sizeof *gmean, 0);
     xb = malloc((size_t)(nls > 0 ? nls : 1) * (size_t)m * sizeof *xb);
-    if (copy_rows) xc = malloc((size_t)(nls > 0 ? nls : 1) * (size_t)m * (size_t)F * sizeof *xc);
+    if (copy_rows) xc = mem_alloc64((size_t)(nls > 0 ? nls : 1) * (size_t)m * (size_t)F, sizeof *xc, 0);
     yb = malloc((size_t)(nls > 0 ? nls : 1) * (size_t)m * sizeof *yb);
     red.n = lay.n;
     red.len = lay.n + SLOT_HIST + HIST_W;

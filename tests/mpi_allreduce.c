@@ -1,6 +1,7 @@
 /** \file mpi_allreduce.c  MPI tests of the step's int64 sum over ranks
  *  (allreduce.h): allreduce_sum and its two halves (scatter, gather), the
- *  slices, allreduce_peek and the shared float area, for the kind riskgrid
+ *  slices, allreduce_peek and the shared float area, the 64-byte alignment
+ *  of the contribution buffers and the share area, for the kind riskgrid
  *  picks on one node ("shm"; "none" at 1 rank) and for the MPI fallback
  *  (RISKGRID_ALLREDUCE=mpi).
  *
@@ -77,6 +78,9 @@ static void run_kind(const char *env, const char *want_kind)
             const int64_t *sum = NULL;
             double waited = 0.0;
             size_t lo = 0, hi = 0, bad = 0;
+            /* the kernels write the contribution with 64-byte stores */
+            CHECK((uintptr_t)buf % 64 == 0, "call %d: contribution buffer at %p is not 64-byte aligned", k, (void *)buf);
+            CHECK(allreduce_share(a) == NULL || (uintptr_t)allreduce_share(a) % 64 == 0, "share area not 64-byte aligned");
             for (size_t i = 0; i < len; i++) buf[i] = contrib(g_rank, i, k);
             if (k % 2 == 0) {
                 assert_int_equal(allreduce_sum(a, 30.0, &sum, &waited, &err), 0);
