@@ -12,7 +12,9 @@ P parameters; see docs/performance.md):
   T(p) = (V/p) * (P*cx + (B/V)*t_row) + P*cser + T_ar(8P bytes, p)
 
   cx     per-shard, per-parameter cost of the exact reduction (fixed-point
-         conversion and exponent scan of one shard's gradient), ns
+         conversion and exponent scan of one shard's gradient), ns; with
+         at most 5 rows per shard riskgrid sums the first layer row by row
+         (row mode), and cx then stands for that cost spread over the shards
   cser   per-step, per-parameter work every rank repeats (fixed point ->
          float of the summed gradient, Adam, buffer copies), ns
   t_row  per-row forward + backward cost, derived from the measured 1-rank
