@@ -57,6 +57,18 @@
 #endif
 #define SG_INLINE static inline __attribute__((always_inline))
 
+/* The portable kernels are also compiled for x86-64-v3 (AVX2 + FMA) and
+ * picked at load time where the CPU has it (and not AVX-512): fmaf is then
+ * one instruction instead of a libm call and the inner loops over
+ * independent elements vectorise; every element's chain of operations is
+ * unchanged, so the bits are too.  Sanitizer builds keep the plain version
+ * (ifunc resolvers run before the sanitizer runtime is ready). */
+#if defined(__GNUC__) && defined(__x86_64__) && !defined(__clang__) && !defined(__SANITIZE_ADDRESS__)
+#define SG_CLONES __attribute__((target_clones("arch=x86-64-v3", "default")))
+#else
+#define SG_CLONES
+#endif
+
 #if SG_HAVE_AVX512
 /* a * b + t rounded toward zero, per lane.  Without optimisation GCC's
  * immintrin.h makes _mm512_fmadd_round_pd (and _mm512_range_ps below) a
@@ -264,10 +276,10 @@ SG_INLINE float sg_dot16(const float *a, const float *w, int H)
  * (see the file comment; no undefined behaviour for any v). */
 SG_INLINE uint64_t sg_floor_bits(double p)
 {
-    double t = floor(p) + SG_MAGIC;
-    uint64_t b;
-    memcpy(&b, &t, sizeof b);
-    return b - SG_MAGIC_BITS;
+    /* a union pun (defined in C11), which GCC vectorises where memcpy
+     * into an integer kept the loop scalar */
+    const union { double d; uint64_t u; } t = {.d = floor(p) + SG_MAGIC};
+    return t.u - SG_MAGIC_BITS;
 }
 
 SG_INLINE uint64_t sg_fixed_bits(float v, double fs)
@@ -285,7 +297,7 @@ SG_INLINE uint32_t sg_abs_bits(float v)
 /* Features [fb, fe) of gW1 of every shard: vmax[s*16] lane 0 is raised to
  * the max |.| bits; acc[f*H + j] = sum over shards of q (or 0 without
  * add). */
-static void sg_gw1_generic(const shardgrad *g, int fb, int fe, int add, double fs, int64_t *acc)
+SG_CLONES static void sg_gw1_generic(const shardgrad *g, int fb, int fe, int add, double fs, int64_t *acc)
 {
     const int H = g->shape.n_hidden, m = g->rows;
     float *tmp = g->tmp;
@@ -314,7 +326,7 @@ static void sg_gw1_generic(const shardgrad *g, int fb, int fe, int add, double f
 
 /* The b1, W2, b2 blocks of every shard: acc[i] = sum_s q(small_s[i]),
  * vmax[s*16] lane 0 raised to their max |.| bits. */
-static void sg_small_generic(const shardgrad *g, int add, double fs, int64_t *acc)
+SG_CLONES static void sg_small_generic(const shardgrad *g, int add, double fs, int64_t *acc)
 {
     memset(acc, 0, g->nsmall * sizeof *acc);
     for (int s = 0; s < g->n_shards; s++) {
@@ -348,7 +360,7 @@ static int sg_row_exponent(uint32_t xb, uint32_t db)
 }
 
 /* Row mode, after the backward pass: xd = the rows in double, res[r]. */
-static void sg_rows_prep_generic(shardgrad *g)
+SG_CLONES static void sg_rows_prep_generic(shardgrad *g)
 {
     const int F = g->shape.n_in, H = g->shape.n_hidden, R = g->n_shards * g->rows;
     for (int r = 0; r < R; r++) {
@@ -369,7 +381,7 @@ static void sg_rows_prep_generic(shardgrad *g)
 }
 
 /* Row mode: dd[r][j] = dZ1[r][j] 2^S in double (exact: see shardgrad_sum). */
-static void sg_dd_generic(shardgrad *g, double fs)
+SG_CLONES static void sg_dd_generic(shardgrad *g, double fs)
 {
     const int H = g->shape.n_hidden, R = g->n_shards * g->rows;
     for (int r = 0; r < R; r++)
@@ -380,7 +392,7 @@ static void sg_dd_generic(shardgrad *g, double fs)
 /* Row mode, features [fb, fe): acc[f*H + j] = sum over all the step's rows
  * of floor(x[r][f] dZ1[r][j] 2^S) (or 0 without add).  x dd is exact in
  * double (two 24-bit significands), so floor is the only rounding. */
-static void sg_gw1_rows_generic(const shardgrad *g, int fb, int fe, int add, int64_t *acc)
+SG_CLONES static void sg_gw1_rows_generic(const shardgrad *g, int fb, int fe, int add, int64_t *acc)
 {
     const int F = g->shape.n_in, H = g->shape.n_hidden, R = g->n_shards * g->rows;
     memset(acc + (size_t)fb * (size_t)H, 0, (size_t)(fe - fb) * (size_t)H * sizeof *acc);
@@ -388,15 +400,16 @@ static void sg_gw1_rows_generic(const shardgrad *g, int fb, int fe, int add, int
     for (int r = 0; r < R; r++) {
         const double *xd = g->xd + (size_t)r * (size_t)F, *d = g->dd + (size_t)r * (size_t)g->hp;
         for (int f = fb; f < fe; f++) {
-            int64_t *a = acc + (size_t)f * (size_t)H;
-            for (int j = 0; j < H; j++) a[j] = (int64_t)((uint64_t)a[j] + sg_floor_bits(xd[f] * d[j]));
+            uint64_t *a = (uint64_t *)(acc + (size_t)f * (size_t)H);  /* wrap-around adds */
+            const double xv = xd[f];
+            for (int j = 0; j < H; j++) a[j] += sg_floor_bits(xv * d[j]);
         }
     }
 }
 
 /* Everything of forward_backward except z1 (sg_rest_avx512 is the same
  * arithmetic with vectors). */
-static void sg_rest(shardgrad *g, const float *params, const int32_t *y, double *loss)
+SG_CLONES static void sg_rest(shardgrad *g, const float *params, const int32_t *y, double *loss)
 {
     const mlp_shape *sh = &g->shape;
     const int H = sh->n_hidden, C = sh->n_out, m = g->rows, ns = g->n_shards, R = ns * m;
@@ -448,7 +461,7 @@ static void sg_rest(shardgrad *g, const float *params, const int32_t *y, double 
     }
 }
 
-static void sg_fb_generic(shardgrad *g, const float *params, const float *const *x, const int32_t *y, double *loss)
+SG_CLONES static void sg_fb_generic(shardgrad *g, const float *params, const float *const *x, const int32_t *y, double *loss)
 {
     sg_z1_generic(x, g->n_shards * g->rows, g->shape.n_in, params + g->L.w1, params + g->L.b1,
                   g->shape.n_hidden, g->a1);
