@@ -149,27 +149,46 @@ static int sg_cpu_has_avx512(void)
 #endif
 }
 
+static int sg_cpu_has_avx2(void)
+{
+#if SG_HAVE_AVX512
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+#else
+    return 0;
+#endif
+}
+
+static int sg_cpu_can(int v)
+{
+    return v == SHARDGRAD_GENERIC || (v == SHARDGRAD_AVX512 && sg_cpu_has_avx512()) ||
+           (v == SHARDGRAD_AVX2 && sg_cpu_has_avx2());
+}
+
 int shardgrad_variant(void)
 {
     if (sg_variant < 0) {
         const char *env = getenv("RISKGRID_KERNELS");
-        int want_generic = env != NULL && strcmp(env, "generic") == 0;
-        sg_variant = (!want_generic && sg_cpu_has_avx512()) ? SHARDGRAD_AVX512 : SHARDGRAD_GENERIC;
+        int want = -1;
+        for (int v = 0; v < SHARDGRAD_N_VARIANTS && env != NULL; v++)
+            if (strcmp(env, shardgrad_variant_name(v)) == 0) want = v;
+        if (want >= 0 && sg_cpu_can(want)) sg_variant = want;
+        else sg_variant = sg_cpu_can(SHARDGRAD_AVX512) ? SHARDGRAD_AVX512
+                        : sg_cpu_can(SHARDGRAD_AVX2) ? SHARDGRAD_AVX2 : SHARDGRAD_GENERIC;
     }
     return sg_variant;
 }
 
 int shardgrad_set_variant(int v)
 {
-    if (v == SHARDGRAD_AVX512 && !sg_cpu_has_avx512()) return -1;
-    if (v != SHARDGRAD_AVX512 && v != SHARDGRAD_GENERIC) return -1;
+    if (v < 0 || v >= SHARDGRAD_N_VARIANTS || !sg_cpu_can(v)) return -1;
     sg_variant = v;
     return 0;
 }
 
 const char *shardgrad_variant_name(int v)
 {
-    return v == SHARDGRAD_AVX512 ? "avx512" : "generic";
+    return v == SHARDGRAD_AVX512 ? "avx512" : v == SHARDGRAD_AVX2 ? "avx2" : "generic";
 }
 
 /* ------------------------------------------------------------------ */
@@ -947,6 +966,80 @@ static SG_AVX512 void sg_fb_avx512(shardgrad *g, const float *params, const floa
 #endif
 
 /* ------------------------------------------------------------------ */
+/* AVX2 + FMA row-mode sum (the AVX2 variant; everything else of that  */
+/* variant is the portable code in its x86-64-v3 clone)                */
+
+#if SG_HAVE_AVX512
+#define SG_AVX2 __attribute__((target("avx2,fma")))
+#define SG_A2_NF 6   /* features per tile: 12 accumulators + 2 + 1 of 16 registers */
+
+/* sg_gw1r_tile with 4-double vectors, NF features x 8 hidden units.  No
+ * embedded rounding in AVX2: the caller has set MXCSR to round toward
+ * zero, so each FMA is RZ(T + x dd) = T + floor(x dd) as in sg_gw1r_tile. */
+SG_INLINE SG_AVX2 void sg_gw1r_tile_avx2(const int NF, const shardgrad *g, int f0, int j0, int64_t *acc)
+{
+    const int F = g->shape.n_in, H = g->shape.n_hidden, R = g->n_shards * g->rows;
+    const size_t hp = (size_t)g->hp;
+    const __m256i mbits = _mm256_set1_epi64x((long long)SG_MAGIC_BITS);
+    __m256d t[SG_A2_NF][2];
+#pragma GCC unroll 8
+    for (int i = 0; i < NF; i++) t[i][0] = t[i][1] = _mm256_set1_pd(SG_MAGIC);
+    for (int r = 0; r < R; r++) {
+        const double *d = g->dd + (size_t)r * hp + (size_t)j0, *xr = g->xd + (size_t)r * (size_t)F + (size_t)f0;
+        const __m256d d0 = _mm256_loadu_pd(d), d1 = _mm256_loadu_pd(d + 4);
+#pragma GCC unroll 8
+        for (int i = 0; i < NF; i++) {
+            const __m256d xb = _mm256_broadcast_sd(xr + i);
+            t[i][0] = _mm256_fmadd_pd(xb, d0, t[i][0]);
+            t[i][1] = _mm256_fmadd_pd(xb, d1, t[i][1]);
+        }
+    }
+#pragma GCC unroll 2
+    for (int k = 0; k < 2; k++) {
+        const int left = H - (j0 + 4 * k);
+        const __m256i lanes = _mm256_setr_epi64x(0, 1, 2, 3);
+        const __m256i m = _mm256_cmpgt_epi64(_mm256_set1_epi64x(left), lanes);
+#pragma GCC unroll 8
+        for (int i = 0; i < NF; i++) {
+            const __m256i q = _mm256_sub_epi64(_mm256_castpd_si256(t[i][k]), mbits);
+            long long *a = (long long *)(acc + (size_t)(f0 + i) * (size_t)H + (size_t)(j0 + 4 * k));
+            if (left >= 4) _mm256_storeu_si256((__m256i *)(void *)a, q);
+            else if (left > 0) _mm256_maskstore_epi64(a, m, q);
+        }
+    }
+}
+
+/* Row mode, features [fb, fe), with AVX2 (the same sums as
+ * sg_gw1_rows_generic).  Not inlined: the rounding mode it sets must not
+ * reach any other code. */
+__attribute__((noinline)) static SG_AVX2 void sg_gw1_rows_avx2(const shardgrad *g, int fb, int fe, int add,
+                                                               int64_t *acc)
+{
+    const int H = g->shape.n_hidden;
+    unsigned int csr = 0;
+    if (!add) {
+        memset(acc + (size_t)fb * (size_t)H, 0, (size_t)(fe - fb) * (size_t)H * sizeof *acc);
+        return;
+    }
+    csr = _mm_getcsr();
+    _mm_setcsr((csr & ~0x6000u) | 0x6000u);  /* RC = 11: round toward zero */
+    for (int j0 = 0; j0 < H; j0 += 8) {
+        int f0 = fb;
+        for (; f0 + SG_A2_NF <= fe; f0 += SG_A2_NF) sg_gw1r_tile_avx2(SG_A2_NF, g, f0, j0, acc);
+        switch (fe - f0) {
+        case 5: sg_gw1r_tile_avx2(5, g, f0, j0, acc); break;
+        case 4: sg_gw1r_tile_avx2(4, g, f0, j0, acc); break;
+        case 3: sg_gw1r_tile_avx2(3, g, f0, j0, acc); break;
+        case 2: sg_gw1r_tile_avx2(2, g, f0, j0, acc); break;
+        case 1: sg_gw1r_tile_avx2(1, g, f0, j0, acc); break;
+        default: break;
+        }
+    }
+    _mm_setcsr(csr);
+}
+#endif
+
+/* ------------------------------------------------------------------ */
 /* public entry points                                                 */
 
 void shardgrad_forward_backward(shardgrad *g, const float *params, const float *x,
@@ -1012,7 +1105,11 @@ void shardgrad_sum(shardgrad *g, int f_begin, int f_end, int exponent, int headr
 #endif
         {
             if (f_begin == 0 && add) sg_dd_generic(g, fs);
-            sg_gw1_rows_generic(g, f_begin, f_end, add, acc + g->L.w1);
+#if SG_HAVE_AVX512
+            if (shardgrad_variant() == SHARDGRAD_AVX2) sg_gw1_rows_avx2(g, f_begin, f_end, add, acc + g->L.w1);
+            else
+#endif
+                sg_gw1_rows_generic(g, f_begin, f_end, add, acc + g->L.w1);
         }
     } else {
 #if SG_HAVE_AVX512

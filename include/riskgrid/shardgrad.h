@@ -110,9 +110,13 @@ void shardgrad_shard(const shardgrad *g, int s, float *grad);
  *  diagnostics: with the rows it gives row mode's addends). */
 const float *shardgrad_dz1(const shardgrad *g);
 
-/** Kernel variants.  The default is the fastest the CPU supports;
- *  environment RISKGRID_KERNELS=generic forces the portable one. */
-enum { SHARDGRAD_GENERIC = 0, SHARDGRAD_AVX512 = 1 };
+/** Kernel variants, all giving the same bits: portable C; AVX-512F
+ *  intrinsics; AVX2 (the portable kernels, built for x86-64-v3, plus an
+ *  AVX2+FMA row-mode sum).  The default is the fastest the CPU supports
+ *  (AVX-512, else AVX2, else portable); environment
+ *  RISKGRID_KERNELS=generic|avx2|avx512 asks for one (ignored if the CPU
+ *  cannot run it). */
+enum { SHARDGRAD_GENERIC = 0, SHARDGRAD_AVX512 = 1, SHARDGRAD_AVX2 = 2, SHARDGRAD_N_VARIANTS = 3 };
 /** The variant in use (decided on first use). */
 int shardgrad_variant(void);
 /** Force a variant; returns 0, or -1 if the CPU cannot run it. */

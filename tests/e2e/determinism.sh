@@ -2,8 +2,10 @@
 # \file tests/e2e/determinism.sh  The same job at 1, 2, 3 and 4 ranks gives
 # bitwise-identical /model, /train, /eval, /data and /grid datasets
 # (raw bytes compared by rg_h5cmp, no tolerance), and the portable kernels
-# (RISKGRID_KERNELS=generic) give the same bits as the default (AVX-512
-# where the CPU has it), and so does the MPI reduction
+# (RISKGRID_KERNELS=generic) and the AVX2 ones (RISKGRID_KERNELS=avx2, the
+# default itself on a CPU without AVX-512; on a CPU without AVX2 riskgrid
+# falls back to the portable ones) give the same bits as the default
+# (AVX-512 where the CPU has it), and so does the MPI reduction
 # (RISKGRID_ALLREDUCE=mpi) instead of the shared-memory one; at 2 rows
 # per shard (row mode) and at 12 (per-shard addends).
 source "$(dirname "$0")/common.sh"
@@ -19,6 +21,9 @@ done
 RISKGRID_KERNELS=generic mpirun_rg 3 run "$WORK/job.ini" --quiet --out "$WORK/generic.h5" || fail "run with generic kernels"
 "$RG_H5CMP" "$WORK/out1.h5" "$WORK/generic.h5" /model /train /eval /data /grid \
   || fail "the generic kernels and the default kernels differ"
+RISKGRID_KERNELS=avx2 mpirun_rg 2 run "$WORK/job.ini" --quiet --out "$WORK/avx2.h5" || fail "run with the avx2 kernels"
+"$RG_H5CMP" "$WORK/out1.h5" "$WORK/avx2.h5" /model /train /eval /data /grid \
+  || fail "the avx2 kernels and the default kernels differ"
 RISKGRID_ALLREDUCE=mpi mpirun_rg 3 run "$WORK/job.ini" --quiet --out "$WORK/mpi.h5" || fail "run with the MPI reduction"
 "$RG_H5CMP" "$WORK/out1.h5" "$WORK/mpi.h5" /model /train /eval /data /grid \
   || fail "the MPI and the shared-memory reductions differ"
