@@ -57,6 +57,23 @@
 #endif
 #define SG_INLINE static inline __attribute__((always_inline))
 
+/* Runs RUN(n, at) over [begin, end) in tiles of 6 and one last tile of the
+ * remaining 1-5, with n a constant in every call so that the always-inline
+ * tile functions are specialised (their register arrays hold 6). */
+#define SG_TILES6(begin, end, RUN)                          \
+    do {                                                    \
+        int at_ = (begin);                                  \
+        for (; at_ + 6 <= (end); at_ += 6) RUN(6, at_);     \
+        switch ((end) - at_) {                              \
+        case 5: RUN(5, at_); break;                         \
+        case 4: RUN(4, at_); break;                         \
+        case 3: RUN(3, at_); break;                         \
+        case 2: RUN(2, at_); break;                         \
+        case 1: RUN(1, at_); break;                         \
+        default: break;                                     \
+        }                                                   \
+    } while (0)
+
 /* The portable kernels are also compiled for x86-64-v3 (AVX2 + FMA) and
  * picked at load time where the CPU has it (and not AVX-512): fmaf is then
  * one instruction instead of a libm call and the inner loops over
@@ -105,7 +122,7 @@ SG_INLINE SG_AVX512 __m512 sg_absmax(__m512 a, __m512 b)
 #define SG_ROWQ_MAX 5
 #endif
 #define SG_R_NJ 4                   /* 8-double vectors of hidden units per row-mode tile */
-#define SG_R_NF 6                   /* features per row-mode tile */
+#define SG_R_NF 6                   /* features per row-mode tile (SG_TILES6) */
 #define SG_MAGIC 0x1.8p52           /* 1.5 * 2^52 */
 #define SG_MAGIC_BITS 0x4338000000000000ULL
 
@@ -291,8 +308,8 @@ SG_INLINE float sg_dot16(const float *a, const float *w, int H)
     return t[0] + t[1];
 }
 
-/* The fixed-point value of one addend, floor(v fs), as wrap-around bits
- * (see the file comment; no undefined behaviour for any v). */
+/* The fixed-point value of one addend, floor(p) of p = v 2^S, as
+ * wrap-around bits (see the file comment; no undefined behaviour for any p). */
 SG_INLINE uint64_t sg_floor_bits(double p)
 {
     /* a union pun (defined in C11), which GCC vectorises where memcpy
@@ -409,13 +426,13 @@ SG_CLONES static void sg_dd_generic(shardgrad *g, double fs)
 }
 
 /* Row mode, features [fb, fe): acc[f*H + j] = sum over all the step's rows
- * of floor(x[r][f] dZ1[r][j] 2^S) (or 0 without add).  x dd is exact in
+ * of floor(x[r][f] dZ1[r][j] 2^S) (shardgrad_sum zeroes the block itself
+ * when nothing is converted).  x dd is exact in
  * double (two 24-bit significands), so floor is the only rounding. */
-SG_CLONES static void sg_gw1_rows_generic(const shardgrad *g, int fb, int fe, int add, int64_t *acc)
+SG_CLONES static void sg_gw1_rows_generic(const shardgrad *g, int fb, int fe, int64_t *acc)
 {
     const int F = g->shape.n_in, H = g->shape.n_hidden, R = g->n_shards * g->rows;
     memset(acc + (size_t)fb * (size_t)H, 0, (size_t)(fe - fb) * (size_t)H * sizeof *acc);
-    if (!add) return;
     for (int r = 0; r < R; r++) {
         const double *xd = g->xd + (size_t)r * (size_t)F, *d = g->dd + (size_t)r * (size_t)g->hp;
         for (int f = fb; f < fe; f++) {
@@ -543,10 +560,10 @@ SG_INLINE SG_AVX512 void sg_z1_tile(const int MR, const int full, const float *c
                                   _mm512_max_ps(zero, acc[i][k]));
 }
 
-#define SG_Z1_RUN(mr, xr, ar)                                                  \
-    do {                                                                       \
-        if (full) sg_z1_tile(mr, 1, xr, F, W1, b1, H, j0, mk, ar);             \
-        else sg_z1_tile(mr, 0, xr, F, W1, b1, H, j0, mk, ar);                  \
+#define SG_Z1_RUN(mr, r0)                                                                             \
+    do {                                                                                              \
+        if (full) sg_z1_tile(mr, 1, x + (r0), F, W1, b1, H, j0, mk, a1 + (size_t)(r0) * (size_t)H);   \
+        else sg_z1_tile(mr, 0, x + (r0), F, W1, b1, H, j0, mk, a1 + (size_t)(r0) * (size_t)H);        \
     } while (0)
 static SG_AVX512 void sg_z1_avx512(const float *const *x, int R, int F, const float *W1, const float *b1, int H, float *a1)
 {
@@ -554,18 +571,7 @@ static SG_AVX512 void sg_z1_avx512(const float *const *x, int R, int F, const fl
         __mmask16 mk[4];
         const int full = j0 + 64 <= H;
         for (int k = 0; k < 4; k++) mk[k] = sg_mask(j0 + 16 * k, H);
-        int r0 = 0;
-        for (; r0 + 6 <= R; r0 += 6) SG_Z1_RUN(6, x + r0, a1 + (size_t)r0 * (size_t)H);
-        const float *const *xr = x + r0;
-        float *ar = a1 + (size_t)r0 * (size_t)H;
-        switch (R - r0) {
-        case 5: SG_Z1_RUN(5, xr, ar); break;
-        case 4: SG_Z1_RUN(4, xr, ar); break;
-        case 3: SG_Z1_RUN(3, xr, ar); break;
-        case 2: SG_Z1_RUN(2, xr, ar); break;
-        case 1: SG_Z1_RUN(1, xr, ar); break;
-        default: break;
-        }
+        SG_TILES6(0, R, SG_Z1_RUN);
     }
 }
 #undef SG_Z1_RUN
@@ -936,26 +942,13 @@ SG_INLINE SG_AVX512 void sg_gw1r_tile(const int NF, const shardgrad *g, int f0, 
     }
 }
 
-static SG_AVX512 void sg_gw1_rows_avx512(const shardgrad *g, int fb, int fe, int add, int64_t *acc)
+#define SG_R_RUN(nf, f0) sg_gw1r_tile(nf, g, f0, j0, acc)
+static SG_AVX512 void sg_gw1_rows_avx512(const shardgrad *g, int fb, int fe, int64_t *acc)
 {
     const int H = g->shape.n_hidden;
-    if (!add) {
-        memset(acc + (size_t)fb * (size_t)H, 0, (size_t)(fe - fb) * (size_t)H * sizeof *acc);
-        return;
-    }
-    for (int j0 = 0; j0 < H; j0 += 8 * SG_R_NJ) {
-        int f0 = fb;
-        for (; f0 + SG_R_NF <= fe; f0 += SG_R_NF) sg_gw1r_tile(SG_R_NF, g, f0, j0, acc);
-        switch (fe - f0) {
-        case 5: sg_gw1r_tile(5, g, f0, j0, acc); break;
-        case 4: sg_gw1r_tile(4, g, f0, j0, acc); break;
-        case 3: sg_gw1r_tile(3, g, f0, j0, acc); break;
-        case 2: sg_gw1r_tile(2, g, f0, j0, acc); break;
-        case 1: sg_gw1r_tile(1, g, f0, j0, acc); break;
-        default: break;
-        }
-    }
+    for (int j0 = 0; j0 < H; j0 += 8 * SG_R_NJ) SG_TILES6(fb, fe, SG_R_RUN);
 }
+#undef SG_R_RUN
 
 static SG_AVX512 void sg_fb_avx512(shardgrad *g, const float *params, const float *const *x, const int32_t *y, double *loss)
 {
@@ -971,7 +964,8 @@ static SG_AVX512 void sg_fb_avx512(shardgrad *g, const float *params, const floa
 
 #if SG_HAVE_AVX512
 #define SG_AVX2 __attribute__((target("avx2,fma")))
-#define SG_A2_NF 6   /* features per tile: 12 accumulators + 2 + 1 of 16 registers */
+#define SG_A2_NF 6   /* features per tile (SG_TILES6): 12 accumulators + 2 + 1 of 16 registers */
+_Static_assert(SG_R_NF == 6 && SG_A2_NF == 6, "the row-mode tiles are driven by SG_TILES6");
 
 /* sg_gw1r_tile with 4-double vectors, NF features x 8 hidden units.  No
  * embedded rounding in AVX2: the caller has set MXCSR to round toward
@@ -1012,31 +1006,16 @@ SG_INLINE SG_AVX2 void sg_gw1r_tile_avx2(const int NF, const shardgrad *g, int f
 /* Row mode, features [fb, fe), with AVX2 (the same sums as
  * sg_gw1_rows_generic).  Not inlined: the rounding mode it sets must not
  * reach any other code. */
-__attribute__((noinline)) static SG_AVX2 void sg_gw1_rows_avx2(const shardgrad *g, int fb, int fe, int add,
-                                                               int64_t *acc)
+#define SG_A2_RUN(nf, f0) sg_gw1r_tile_avx2(nf, g, f0, j0, acc)
+__attribute__((noinline)) static SG_AVX2 void sg_gw1_rows_avx2(const shardgrad *g, int fb, int fe, int64_t *acc)
 {
     const int H = g->shape.n_hidden;
-    unsigned int csr = 0;
-    if (!add) {
-        memset(acc + (size_t)fb * (size_t)H, 0, (size_t)(fe - fb) * (size_t)H * sizeof *acc);
-        return;
-    }
-    csr = _mm_getcsr();
+    const unsigned int csr = _mm_getcsr();
     _mm_setcsr((csr & ~0x6000u) | 0x6000u);  /* RC = 11: round toward zero */
-    for (int j0 = 0; j0 < H; j0 += 8) {
-        int f0 = fb;
-        for (; f0 + SG_A2_NF <= fe; f0 += SG_A2_NF) sg_gw1r_tile_avx2(SG_A2_NF, g, f0, j0, acc);
-        switch (fe - f0) {
-        case 5: sg_gw1r_tile_avx2(5, g, f0, j0, acc); break;
-        case 4: sg_gw1r_tile_avx2(4, g, f0, j0, acc); break;
-        case 3: sg_gw1r_tile_avx2(3, g, f0, j0, acc); break;
-        case 2: sg_gw1r_tile_avx2(2, g, f0, j0, acc); break;
-        case 1: sg_gw1r_tile_avx2(1, g, f0, j0, acc); break;
-        default: break;
-        }
-    }
+    for (int j0 = 0; j0 < H; j0 += 8) SG_TILES6(fb, fe, SG_A2_RUN);
     _mm_setcsr(csr);
 }
+#undef SG_A2_RUN
 #endif
 
 /* ------------------------------------------------------------------ */
@@ -1092,24 +1071,27 @@ void shardgrad_sum(shardgrad *g, int f_begin, int f_end, int exponent, int headr
     const int avx = SG_HAVE_AVX512 && shardgrad_variant() == SHARDGRAD_AVX512;
     (void)avx;
     if (f_begin == 0) memset(g->vmax, 0, (size_t)g->n_shards * SG_LANES * sizeof *g->vmax);
-    if (g->rowq) {
+    if (g->rowq && !add) {
+        memset(acc + g->L.w1 + (size_t)f_begin * (size_t)g->shape.n_hidden, 0,
+               (size_t)(f_end - f_begin) * (size_t)g->shape.n_hidden * sizeof *acc);
+    } else if (g->rowq) {
         /* dZ1 2^S is exact in double: |dZ1| is 0 or in [2^-149, 2^128),
          * and S = 51 - headroom - E with E between EXACTSUM_PRED_MIN
          * (-160) and 256 (no row exponent is larger), so the product
          * stays far inside double's normal range */
 #if SG_HAVE_AVX512
         if (avx) {
-            if (f_begin == 0 && add) sg_dd_avx512(g, fs);
-            sg_gw1_rows_avx512(g, f_begin, f_end, add, acc + g->L.w1);
+            if (f_begin == 0) sg_dd_avx512(g, fs);
+            sg_gw1_rows_avx512(g, f_begin, f_end, acc + g->L.w1);
         } else
 #endif
         {
-            if (f_begin == 0 && add) sg_dd_generic(g, fs);
+            if (f_begin == 0) sg_dd_generic(g, fs);
 #if SG_HAVE_AVX512
-            if (shardgrad_variant() == SHARDGRAD_AVX2) sg_gw1_rows_avx2(g, f_begin, f_end, add, acc + g->L.w1);
+            if (shardgrad_variant() == SHARDGRAD_AVX2) sg_gw1_rows_avx2(g, f_begin, f_end, acc + g->L.w1);
             else
 #endif
-                sg_gw1_rows_generic(g, f_begin, f_end, add, acc + g->L.w1);
+                sg_gw1_rows_generic(g, f_begin, f_end, acc + g->L.w1);
         }
     } else {
 #if SG_HAVE_AVX512
