@@ -108,19 +108,50 @@ void adam_step_range(adam_state *a, const adam_params *hp, float *params, const 
     for (size_t i = lo; i < hi; i++) adam_elem(g[i], c1, c2, alpha, eps, &m[i], &v[i], &params[i]);
 }
 
+/* The fixed-point gradient element, as exactsum_to_float makes it. */
+static inline __attribute__((always_inline)) float adam_grad(int64_t q, double f, double mul)
+{
+    const double scaled = (double)q * f;
+    return (float)(scaled * mul);
+}
+
 ADAM_CLONES
+void adam_step_fixed_parts(adam_state *a, const adam_params *hp, float *params, const int64_t *const *part, int nq,
+                           double f, double mul, size_t lo, size_t hi)
+{
+    enum { BLOCK = 256 };
+    float c1, c2, alpha, eps;
+    assert(lo <= hi && hi <= a->n && nq >= 1);
+    adam_begin(a, hp, &c1, &c2, &alpha, &eps);
+    float *m = a->m, *v = a->v;
+    if (nq == 1) {
+        const int64_t *q = part[0];
+        for (size_t i = lo; i < hi; i++) adam_elem(adam_grad(q[i], f, mul), c1, c2, alpha, eps, &m[i], &v[i], &params[i]);
+    } else if (nq == 2) {
+        const uint64_t *q0 = (const uint64_t *)(const void *)part[0], *q1 = (const uint64_t *)(const void *)part[1];
+        for (size_t i = lo; i < hi; i++)
+            adam_elem(adam_grad((int64_t)(q0[i] + q1[i]), f, mul), c1, c2, alpha, eps, &m[i], &v[i], &params[i]);
+    } else {
+        /* more parts: sum a block that stays in L1, then update it */
+        uint64_t q[BLOCK];
+        for (size_t b = lo; b < hi; b += BLOCK) {
+            const size_t n = hi - b < BLOCK ? hi - b : BLOCK;
+            const uint64_t *q0 = (const uint64_t *)(const void *)(part[0] + b);
+            for (size_t j = 0; j < n; j++) q[j] = q0[j];
+            for (int k = 1; k < nq; k++) {
+                const uint64_t *qk = (const uint64_t *)(const void *)(part[k] + b);
+                for (size_t j = 0; j < n; j++) q[j] += qk[j];
+            }
+            for (size_t j = 0; j < n; j++)
+                adam_elem(adam_grad((int64_t)q[j], f, mul), c1, c2, alpha, eps, &m[b + j], &v[b + j], &params[b + j]);
+        }
+    }
+}
+
 void adam_step_fixed_range(adam_state *a, const adam_params *hp, float *params, const int64_t *q, double f, double mul,
                            size_t lo, size_t hi)
 {
-    float c1, c2, alpha, eps;
-    assert(lo <= hi && hi <= a->n);
-    adam_begin(a, hp, &c1, &c2, &alpha, &eps);
-    float *m = a->m, *v = a->v;
-    for (size_t i = lo; i < hi; i++) {
-        const double scaled = (double)q[i] * f;
-        const float gi = (float)(scaled * mul);
-        adam_elem(gi, c1, c2, alpha, eps, &m[i], &v[i], &params[i]);
-    }
+    adam_step_fixed_parts(a, hp, params, &q, 1, f, mul, lo, hi);
 }
 
 void adam_step(adam_state *a, const adam_params *hp, float *params, const float *g)

@@ -4,10 +4,12 @@
  *
  *  Shared-memory protocol, P ranks, call k uses parity p = k mod 2:
  *    1. rank r has written its contribution C_r[p] (its own window part);
- *    2. barrier A;
- *    3. rank r sums slice r of all C_q[p] into the shared result R[p];
- *    4. barrier B; R[p] is the sum.
- *  allreduce_scatter is steps 1-3, allreduce_gather step 4.  The float
+ *    2. barrier A; every C_q[p] is readable (the parts);
+ *    3. rank r uses them: allreduce_sum sums slice r of all C_q[p] into
+ *       the shared result R[p], the training step adds them inside its
+ *       optimiser update of slice r;
+ *    4. barrier B; for allreduce_sum R[p] is the sum.
+ *  allreduce_scatter is steps 1-2, allreduce_gather step 4.  The float
  *  share area (rank 0's part) is written by each rank at its slice
  *  between barriers A and B of a call and read after B; it is next
  *  written after barrier A of the next call, which every rank reaches
@@ -55,6 +57,7 @@ struct allreduce {
     MPI_Win win;
     int have_win;
     int64_t **contrib;          /* AR_SHM: [rank*2 + parity] */
+    const int64_t **parts;      /* [parity*P + rank]: contrib by parity (AR_SHM), else {priv} */
     int64_t *result[2];         /* AR_SHM: shared sums */
     float *share;               /* AR_SHM: shared float area [len] */
     ar_ctl *ctl;
@@ -75,6 +78,7 @@ void allreduce_free(allreduce *a)
     if (a == NULL) return;
     if (a->have_win) MPI_Win_free(&a->win);
     free(a->contrib);
+    free(a->parts);
     free(a->priv);
     free(a);
 }
@@ -105,7 +109,8 @@ static int ar_shm_setup(allreduce *a, rg_error *err)
         goto done;
     a->have_win = 1;
     a->contrib = calloc((size_t)a->size * 2, sizeof *a->contrib);
-    if (a->contrib == NULL) { rc = error_set(err, ERR_NOMEM, "out of memory"); goto done; }
+    a->parts = calloc((size_t)a->size * 2, sizeof *a->parts);
+    if (a->contrib == NULL || a->parts == NULL) { rc = error_set(err, ERR_NOMEM, "out of memory"); goto done; }
     for (int r = 0; r < a->size; r++) {
         MPI_Aint sz = 0;
         int du = 0;
@@ -122,6 +127,8 @@ static int ar_shm_setup(allreduce *a, rg_error *err)
         }
         a->contrib[(size_t)r * 2] = (int64_t *)(void *)p;
         a->contrib[(size_t)r * 2 + 1] = (int64_t *)(void *)(p + vbytes);
+        a->parts[r] = a->contrib[(size_t)r * 2];
+        a->parts[(size_t)a->size + (size_t)r] = a->contrib[(size_t)r * 2 + 1];
     }
     if (a->rank == 0) {
         atomic_init(&a->ctl->arrived, 0);
@@ -166,7 +173,9 @@ agree:
         ar_shm_setup(a, err);
     } else {
         a->priv = mem_alloc64(len, sizeof *a->priv, 1);  /* aligned as the shared window's arrays */
-        if (a->priv == NULL) error_set(err, ERR_NOMEM, "out of memory for the %zu-element reduction buffer", len);
+        a->parts = malloc(sizeof *a->parts);
+        if (a->priv == NULL || a->parts == NULL) error_set(err, ERR_NOMEM, "out of memory for the %zu-element reduction buffer", len);
+        else a->parts[0] = a->priv;
     }
     if ((rc = log_agree(comm, err)) != 0) goto done;
     *out = a;
@@ -227,17 +236,44 @@ static int ar_barrier(allreduce *a, double timeout, double *waited, rg_error *er
     return 0;
 }
 
+/* The slice sum is memory-bound: it reads other ranks' freshly written
+ * lines.  One fused pass with wide loads (the x86-64-v3/v4 clones, picked
+ * at load time) reads each contribution once and writes dst once. */
+#if defined(__GNUC__) && defined(__x86_64__) && !defined(__clang__) && !defined(__SANITIZE_ADDRESS__)
+#define AR_CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+#else
+#define AR_CLONES
+#endif
+
+/* o[0..n) = c0[0..n) + c1[0..n) (wrap-around) */
+AR_CLONES static void ar_add2(uint64_t *restrict o, const uint64_t *restrict c0, const uint64_t *restrict c1, size_t n)
+{
+    for (size_t i = 0; i < n; i++) o[i] = c0[i] + c1[i];
+}
+
+/* o[0..n) += c[0..n) (wrap-around) */
+AR_CLONES static void ar_add1(uint64_t *restrict o, const uint64_t *restrict c, size_t n)
+{
+    for (size_t i = 0; i < n; i++) o[i] += c[i];
+}
+
 /* dst[0..n) = elements [off, off+n) of the call's contributions (parity
  * a->parity) summed over the ranks, in wrap-around arithmetic: a wrong
- * exponent prediction gives garbage, not UB. */
+ * exponent prediction gives garbage, not UB.  With more than two ranks
+ * the sum goes in blocks that stay in L1 while the others are added. */
 static void ar_shm_add(const allreduce *a, size_t off, size_t n, int64_t *dst)
 {
-    const size_t p = (size_t)a->parity;
+    enum { BLOCK = 1024 };
+    const int64_t *const *c = a->parts + (size_t)a->parity * (size_t)a->size;
     uint64_t *o = (uint64_t *)(void *)dst;
-    memcpy(dst, a->contrib[p] + off, n * sizeof *dst);
-    for (int r = 1; r < a->size; r++) {
-        const uint64_t *c = (const uint64_t *)(const void *)(a->contrib[(size_t)r * 2 + p] + off);
-        for (size_t i = 0; i < n; i++) o[i] += c[i];
+    if (a->size == 1) {
+        memcpy(dst, c[0] + off, n * sizeof *dst);
+        return;
+    }
+    for (size_t b = 0; b < n; b += BLOCK) {
+        const size_t m = n - b < BLOCK ? n - b : BLOCK;
+        ar_add2(o + b, (const uint64_t *)(const void *)(c[0] + off + b), (const uint64_t *)(const void *)(c[1] + off + b), m);
+        for (int r = 2; r < a->size; r++) ar_add1(o + b, (const uint64_t *)(const void *)(c[r] + off + b), m);
     }
 }
 
@@ -263,15 +299,15 @@ void allreduce_peek(const allreduce *a, size_t off, size_t n, int64_t *out)
     else ar_shm_add(a, off, n, out);
 }
 
-int allreduce_scatter(allreduce *a, double timeout, const int64_t **sum, size_t *lo, size_t *hi, double *waited,
-                      rg_error *err)
+int allreduce_scatter(allreduce *a, double timeout, const int64_t *const **part, int *nparts, size_t *lo, size_t *hi,
+                      double *waited, rg_error *err)
 {
     int rc = 0;
     *waited = 0.0;
     allreduce_slice(a, a->rank, lo, hi);
-    if (a->kind == AR_NONE) {
-        *sum = a->priv;
-    } else if (a->kind == AR_MPI) {
+    *part = a->parts;
+    *nparts = 1;
+    if (a->kind == AR_MPI) {
         MPI_Request req = MPI_REQUEST_NULL;
         int done = 0;
         ar_wait w;
@@ -288,25 +324,20 @@ int allreduce_scatter(allreduce *a, double timeout, const int64_t **sum, size_t 
             }
         }
         *waited = w.waited;
-        *sum = a->priv;
-    } else {
+    } else if (a->kind == AR_SHM) {
         if ((rc = ar_barrier(a, timeout, waited, err)) != 0) return rc;
-        ar_shm_add(a, *lo, *hi - *lo, a->result[a->parity] + *lo);
-        *sum = a->result[a->parity];
+        *part = a->parts + (size_t)a->parity * (size_t)a->size;
+        *nparts = a->size;
     }
     return 0;
 }
 
-int allreduce_gather(allreduce *a, double timeout, const int64_t **sum, double *waited, rg_error *err)
+int allreduce_gather(allreduce *a, double timeout, double *waited, rg_error *err)
 {
     int rc = 0;
     *waited = 0.0;
-    if (a->kind != AR_SHM) {
-        *sum = a->priv;
-        return 0;
-    }
+    if (a->kind != AR_SHM) return 0;
     if ((rc = ar_barrier(a, timeout, waited, err)) != 0) return rc;
-    *sum = a->result[a->parity];
     a->parity ^= 1;
     return 0;
 }
@@ -315,8 +346,12 @@ int allreduce_sum(allreduce *a, double timeout, const int64_t **sum, double *wai
 {
     size_t lo = 0, hi = 0;
     double w2 = 0.0;
-    int rc = allreduce_scatter(a, timeout, sum, &lo, &hi, waited, err);
-    if (rc == 0) rc = allreduce_gather(a, timeout, sum, &w2, err);
+    const int64_t *const *part = NULL;
+    int np = 0, rc = allreduce_scatter(a, timeout, &part, &np, &lo, &hi, waited, err);
+    int64_t *out = a->kind == AR_SHM ? a->result[a->parity] : a->priv;
+    if (rc == 0 && a->kind == AR_SHM) ar_shm_add(a, lo, hi - lo, out + lo);
+    if (rc == 0) rc = allreduce_gather(a, timeout, &w2, err);
     *waited += w2;
+    *sum = out;
     return rc;
 }

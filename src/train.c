@@ -164,8 +164,8 @@ typedef struct reducer {
     size_t n;           /* parameters */
     size_t len;         /* n + SLOT_HIST + HIST_W */
     allreduce *ar;      /* the fused vector's reduction */
-    const int64_t *sum; /* the last reduced vector (len); between scatter
-                         * and gather only this rank's slice is summed */
+    const int64_t *const *part; /* between scatter and gather: the sum of */
+    int nparts;                 /* part[0..nparts) is the reduced vector (len) */
     int64_t *extra;     /* [len - n]: the control slots of the current call */
     int headroom;       /* ceil(log2(V x shardgrad_addends)) */
     int e_pred;         /* predicted exponent, same on all ranks; INT_MIN: unknown */
@@ -220,8 +220,8 @@ static int wait_step(MPI_Comm comm, MPI_Request *req, const reducer *r, rg_error
 
 enum { SLOT_LOSS = 0, SLOT_NONFINITE = 1, SLOT_STOP = 2, SLOT_OVERFLOW = 3, SLOT_HIST = 4 };
 
-/* Convert the local shard gradients with exponent e and reduce; r->sum
- * then points to the sum.  e is the agreed exact maximum (second round),
+/* Convert the local shard gradients with exponent e and reduce; r->part
+ * then holds the sum (in parts).  e is the agreed exact maximum (second round),
  * or the prediction, checked by the fused pass. */
 static int reduce_once(MPI_Comm comm, reducer *r, shardgrad *g, const double *loss, int nls,
                        int e, int stop, rg_error *err)
@@ -249,24 +249,24 @@ static int reduce_once(MPI_Comm comm, reducer *r, shardgrad *g, const double *lo
     {
         double waited = 0.0;
         size_t lo = 0, hi = 0;  /* = the rank's allreduce_slice */
-        int rc = allreduce_scatter(r->ar, r->timeout, &r->sum, &lo, &hi, &waited, err);
+        int rc = allreduce_scatter(r->ar, r->timeout, &r->part, &r->nparts, &lo, &hi, &waited, err);
         if (rc != 0 && r->timeout > 0 && waited > r->timeout) return stall_abort(comm, r, waited, err);
         if (rc == 0) allreduce_peek(r->ar, r->n, r->len - r->n, r->extra);
         return rc;
     }
 }
 
-/* Completes the call reduce_once started: r->sum then holds all of it. */
+/* Completes the call reduce_once started (r->part is then invalid). */
 static int reduce_finish(MPI_Comm comm, reducer *r, rg_error *err)
 {
     double waited = 0.0;
-    int rc = allreduce_gather(r->ar, r->timeout, &r->sum, &waited, err);
+    int rc = allreduce_gather(r->ar, r->timeout, &waited, err);
     if (rc != 0 && r->timeout > 0 && waited > r->timeout) return stall_abort(comm, r, waited, err);
     return rc;
 }
 
 /* One step's reduction, left open after its scatter half: on return
- * r->sum holds this rank's slice (allreduce_slice) of the fixed-point sum of
+ * r->part holds (in parts) the fixed-point sum of
  * the gradients at scale *scale, *loss_sum the summed loss, *nonfinite
  * and *stop the global counts; reduce_finish completes it.  Every output
  * is identical on all ranks and independent of P. */
@@ -664,16 +664,22 @@ agree:
             loss_epoch += lsum;
             {
                 /* the optimiser step on this rank's slice of the sum
-                 * (all of it unless the sum is in shared memory), then
-                 * the parameters of the other slices from the share area;
+                 * (all of it unless the sum is in shared memory; the
+                 * parts are added inside the update), then the
+                 * parameters of the other slices from the share area;
                  * the mean gradient is sum * 2^-scale / B */
                 size_t lo = 0, hi = 0;
                 float *share = allreduce_share(red.ar);
                 param_slice(&red, rank, &lo, &hi);
                 if (-scale >= DBL_MIN_EXP - 1 && -scale <= DBL_MAX_EXP - 1) {
-                    adam_step_fixed_range(adam, &hp, res->params, red.sum, ldexp(1.0, -scale), 1.0 / (double)B, lo, hi);
+                    adam_step_fixed_parts(adam, &hp, res->params, red.part, red.nparts, ldexp(1.0, -scale), 1.0 / (double)B, lo, hi);
                 } else {
-                    exactsum_to_float(red.sum + lo, hi - lo, scale, 1.0 / (double)B, gmean + lo);
+                    int64_t q[256];
+                    for (size_t b = lo; b < hi; b += 256) {
+                        const size_t nb = hi - b < 256 ? hi - b : 256;
+                        allreduce_peek(red.ar, b, nb, q);
+                        exactsum_to_float(q, nb, scale, 1.0 / (double)B, gmean + b);
+                    }
                     adam_step_range(adam, &hp, res->params, gmean, lo, hi);
                 }
                 if (share != NULL) memcpy(share + lo, res->params + lo, (hi - lo) * sizeof *share);

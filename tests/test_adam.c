@@ -285,6 +285,53 @@ static void test_range_split_matches_full(void **state)
     adam_free(full);
 }
 
+/* The update from a sum given in parts (the ranks' contributions, added
+ * with wrap-around inside the update) equals the update from the summed
+ * array, bit for bit, for one, two and several parts and a range that
+ * spans several of the update's blocks. */
+static void test_parts_match_summed(void **state)
+{
+    (void)state;
+    enum { M = 700, MAXP = 5 };
+    const size_t lo = 9, hi = 650;
+    const adam_params hp = {1e-3, 0.9, 0.999, 1e-7};
+    static const int nps[] = {1, 2, 3, 5};
+    static int64_t q[M], pieces[MAXP][M];
+    static float pa[M], pb[M];
+    uint64_t x = 88172645463325252ull;
+    for (size_t t = 0; t < sizeof nps / sizeof nps[0]; t++) {
+        const int np = nps[t];
+        const int64_t *part[MAXP];
+        adam_state *a = adam_new(M), *b = adam_new(M);
+        assert_non_null(a);
+        assert_non_null(b);
+        for (int i = 0; i < M; i++) pa[i] = pb[i] = 0.01f * (float)(i % 97 - 48);
+        for (int step = 0; step < 4; step++) {
+            for (int i = 0; i < M; i++) {
+                uint64_t rest;
+                q[i] = ((int64_t)((i * 7919 + step * 104729) % 2000003) - 1000001) * ((int64_t)1 << (8 + step));
+                /* np - 1 random pieces (wrapping freely), the last one
+                 * makes the wrap-around sum q[i] */
+                rest = (uint64_t)q[i];
+                for (int k = 0; k < np - 1; k++) {
+                    x ^= x << 13; x ^= x >> 7; x ^= x << 17;
+                    pieces[k][i] = (int64_t)(x >> 1) - (int64_t)(x >> 2);
+                    rest -= (uint64_t)pieces[k][i];
+                }
+                pieces[np - 1][i] = (int64_t)rest;
+            }
+            for (int k = 0; k < np; k++) part[k] = pieces[k];
+            adam_step_fixed_range(a, &hp, pa, q, ldexp(1.0, -40), 1.0 / 32.0, lo, hi);
+            adam_step_fixed_parts(b, &hp, pb, part, np, ldexp(1.0, -40), 1.0 / 32.0, lo, hi);
+            assert_memory_equal(pa, pb, sizeof pa);
+            assert_memory_equal(a->m, b->m, M * sizeof *a->m);
+            assert_memory_equal(a->v, b->v, M * sizeof *a->v);
+        }
+        adam_free(a);
+        adam_free(b);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -296,6 +343,7 @@ int main(void)
         cmocka_unit_test(test_deterministic),
         cmocka_unit_test(test_step_fixed_matches_two_pass),
         cmocka_unit_test(test_range_split_matches_full),
+        cmocka_unit_test(test_parts_match_summed),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -51,4 +51,12 @@ void adam_step_range(adam_state *a, const adam_params *hp, float *params, const 
 void adam_step_fixed_range(adam_state *a, const adam_params *hp, float *params, const int64_t *q, double f, double mul,
                            size_t lo, size_t hi);
 
+/** adam_step_fixed_range with q[i] the wrap-around sum of the nq >= 1
+ *  arrays part[0..nq)[i]: the ranks' contributions to a reduction, added
+ *  while the update runs (the reads of other ranks' memory then overlap
+ *  the update's divisions instead of taking a pass of their own).  Same
+ *  bits as adam_step_fixed_range on the summed array. */
+void adam_step_fixed_parts(adam_state *a, const adam_params *hp, float *params, const int64_t *const *part, int nq,
+                           double f, double mul, size_t lo, size_t hi);
+
 #endif

@@ -23,18 +23,23 @@
  *  A call can also be made in two halves, so that the work that follows
  *  a sum (an optimiser step) is split over the ranks like the sum itself
  *  (reduce-scatter, update, all-gather):
- *    allreduce_scatter   every rank has contributed; this rank's slice
- *                        [lo, hi) of the sum is ready (all of it unless
- *                        the kind is "shm"); allreduce_peek sums any
- *                        other range privately;
+ *    allreduce_scatter   every rank has contributed; the sum is available
+ *                        as parts: arrays whose element-wise wrap-around
+ *                        sum is the sum (the P contributions themselves
+ *                        when the kind is "shm", else one array holding
+ *                        it), so the caller adds them where it uses them;
+ *                        [lo, hi) is this rank's slice of the work
+ *                        (everything unless the kind is "shm");
+ *                        allreduce_peek sums any range privately;
  *    (the rank puts what others need from its slice into
  *     allreduce_share(a), a shared float area of len elements, at the
  *     slice's positions)
- *    allreduce_gather    every rank is done; the whole sum and every
- *                        rank's part of the share area are readable.
- *  allreduce_sum is scatter + gather.  The share area is written only
- *  between scatter and gather and read only after gather; it stays valid
- *  until the next scatter.
+ *    allreduce_gather    every rank is done; the parts are no longer
+ *                        valid, every rank's part of the share area is
+ *                        readable.
+ *  allreduce_sum is scatter, the sum of this rank's slice, and gather.
+ *  The share area is written only between scatter and gather and read
+ *  only after gather; it stays valid until the next scatter.
  */
 #ifndef RISKGRID_ALLREDUCE_H
 #define RISKGRID_ALLREDUCE_H
@@ -62,19 +67,20 @@ int64_t *allreduce_buf(allreduce *a);
  *  collectives then and should abort the job. */
 int allreduce_sum(allreduce *a, double timeout, const int64_t **sum, double *waited, rg_error *err);
 
-/** First half of allreduce_sum (collective): on success sum[*lo, *hi)
- *  is this rank's slice of the sum.  Slices are disjoint, cover [0, len)
- *  and non-empty ones start at multiples of 16 elements.  Same
- *  errors as allreduce_sum. */
-int allreduce_scatter(allreduce *a, double timeout, const int64_t **sum, size_t *lo, size_t *hi, double *waited,
-                      rg_error *err);
+/** First half of a call (collective): on success the element-wise
+ *  wrap-around sum of (*part)[0..*nparts) is the sum (any element, until
+ *  allreduce_gather), and [*lo, *hi) is this rank's slice.  Slices are
+ *  disjoint, cover [0, len) and non-empty ones start at multiples of 16
+ *  elements.  Same errors as allreduce_sum. */
+int allreduce_scatter(allreduce *a, double timeout, const int64_t *const **part, int *nparts, size_t *lo, size_t *hi,
+                      double *waited, rg_error *err);
 
-/** Between scatter and gather: out[0..n) = the sum of elements
- *  [off, off+n) of every contribution (n small: it reads P copies). */
+/** Between scatter and gather: out[0..n) = elements [off, off+n) of the
+ *  sum (n small: it reads every part). */
 void allreduce_peek(const allreduce *a, size_t off, size_t n, int64_t *out);
 
-/** Second half (collective): *sum then points to the whole sum. */
-int allreduce_gather(allreduce *a, double timeout, const int64_t **sum, double *waited, rg_error *err);
+/** Second half (collective): every rank is past its scatter half. */
+int allreduce_gather(allreduce *a, double timeout, double *waited, rg_error *err);
 
 /** The slice [*lo, *hi) that rank r gets from allreduce_scatter. */
 void allreduce_slice(const allreduce *a, int r, size_t *lo, size_t *hi);
