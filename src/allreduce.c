@@ -3,10 +3,10 @@
  *  otherwise (see allreduce.h).
  *
  *  Shared-memory protocol, P ranks, call k uses parity p = k mod 2:
- *    1. rank r has written its contribution C_r[p] (its own window part);
- *    2. barrier A; every C_q[p] is readable (the parts);
- *    3. rank r uses them: allreduce_sum sums slice r of all C_q[p] into
- *       the shared result R[p], the training step adds them inside its
+ *    1. rank r has written its contribution C_r (its own window part);
+ *    2. barrier A; every C_q is readable (the parts);
+ *    3. rank r uses them: allreduce_sum sums slice r of all C_q into the
+ *       shared result R[p], the training step adds them inside its
  *       optimiser update of slice r;
  *    4. barrier B; for allreduce_sum R[p] is the sum.
  *  allreduce_scatter is steps 1-2, allreduce_gather step 4.  The float
@@ -14,13 +14,15 @@
  *  between barriers A and B of a call and read after B; it is next
  *  written after barrier A of the next call, which every rank reaches
  *  only after its reads.
- *  Two parities make this safe with two barriers per call.  C_r[p] is
- *  next written for call k+2, after rank r returned from call k+1, i.e.
- *  after barrier B of call k+1, which every rank reaches only after step 3
- *  of call k+1, long after its reads of C_r[p] in step 3 of call k.  R[p]
- *  is next written in step 3 of call k+2, after barrier A of call k+2,
- *  which every rank reaches only after it is done with the sum of call k
- *  (the contract: a sum is valid until the next-but-one call).
+ *  One contribution buffer per rank is enough: C_r is next written after
+ *  rank r returned from call k, i.e. after barrier B, which every rank
+ *  reaches only after its reads of the parts in step 3.  (A second one
+ *  would only double the memory the step streams through: for MNIST-sized
+ *  models 814 KB more per rank, pushing the buffer out of L2 between two
+ *  uses.)  The results need two parities: R[p] is next written in step 3
+ *  of call k+2, after barrier A of call k+2, which every rank reaches only
+ *  after it is done with the sum of call k (the contract: a sum is valid
+ *  until the next-but-one call).
  *
  *  The barrier is a central counter with a generation number, both C11
  *  sequentially consistent atomics in rank 0's part of the window (lock-
@@ -56,8 +58,7 @@ struct allreduce {
     int64_t *priv;              /* AR_NONE, AR_MPI: the buffer */
     MPI_Win win;
     int have_win;
-    int64_t **contrib;          /* AR_SHM: [rank*2 + parity] */
-    const int64_t **parts;      /* [parity*P + rank]: contrib by parity (AR_SHM), else {priv} */
+    const int64_t **parts;      /* AR_SHM: [rank] = C_rank in the window; else {priv} */
     int64_t *result[2];         /* AR_SHM: shared sums */
     float *share;               /* AR_SHM: shared float area [len] */
     ar_ctl *ctl;
@@ -70,14 +71,13 @@ const char *allreduce_kind(const allreduce *a)
 
 int64_t *allreduce_buf(allreduce *a)
 {
-    return a->kind == AR_SHM ? a->contrib[(size_t)a->rank * 2 + (size_t)a->parity] : a->priv;
+    return a->kind == AR_SHM ? (int64_t *)(uintptr_t)a->parts[a->rank] : a->priv;
 }
 
 void allreduce_free(allreduce *a)
 {
     if (a == NULL) return;
     if (a->have_win) MPI_Win_free(&a->win);
-    free(a->contrib);
     free(a->parts);
     free(a->priv);
     free(a);
@@ -91,15 +91,15 @@ static char *ar_align64(char *p)
     return p + ((64 - (uintptr_t)p % 64) % 64);
 }
 
-/* Shared window: rank 0 holds [ctl][R0][R1][share][C0][C1], others
- * [C0][C1]; every array starts on a cache line (the training kernels write
+/* Shared window: rank 0 holds [ctl][R0][R1][share][C], others [C];
+ * every array starts on a cache line (the training kernels write
  * the contributions with 64-byte stores: a store that straddles two lines
  * costs two line transfers between the cores) and is padded to whole lines. */
 static int ar_shm_setup(allreduce *a, rg_error *err)
 {
     int rc = 0;
     const size_t vbytes = (a->len * sizeof(int64_t) + 63) / 64 * 64, fbytes = (a->len * sizeof(float) + 63) / 64 * 64;
-    size_t mine = 64 + 2 * vbytes + (a->rank == 0 ? sizeof(ar_ctl) + 2 * vbytes + fbytes : 0);
+    size_t mine = 64 + vbytes + (a->rank == 0 ? sizeof(ar_ctl) + 2 * vbytes + fbytes : 0);
     void *base = NULL;
     MPI_Info info = MPI_INFO_NULL;
     if ((rc = log_mpi_check(MPI_Info_create(&info), "MPI_Info_create", err)) != 0) goto done;
@@ -108,9 +108,8 @@ static int ar_shm_setup(allreduce *a, rg_error *err)
                             "MPI_Win_allocate_shared", err)) != 0)
         goto done;
     a->have_win = 1;
-    a->contrib = calloc((size_t)a->size * 2, sizeof *a->contrib);
-    a->parts = calloc((size_t)a->size * 2, sizeof *a->parts);
-    if (a->contrib == NULL || a->parts == NULL) { rc = error_set(err, ERR_NOMEM, "out of memory"); goto done; }
+    a->parts = calloc((size_t)a->size, sizeof *a->parts);
+    if (a->parts == NULL) { rc = error_set(err, ERR_NOMEM, "out of memory"); goto done; }
     for (int r = 0; r < a->size; r++) {
         MPI_Aint sz = 0;
         int du = 0;
@@ -125,10 +124,7 @@ static int ar_shm_setup(allreduce *a, rg_error *err)
             a->share = (float *)(void *)(p + sizeof(ar_ctl) + 2 * vbytes);
             p += sizeof(ar_ctl) + 2 * vbytes + fbytes;
         }
-        a->contrib[(size_t)r * 2] = (int64_t *)(void *)p;
-        a->contrib[(size_t)r * 2 + 1] = (int64_t *)(void *)(p + vbytes);
-        a->parts[r] = a->contrib[(size_t)r * 2];
-        a->parts[(size_t)a->size + (size_t)r] = a->contrib[(size_t)r * 2 + 1];
+        a->parts[r] = (const int64_t *)(void *)p;
     }
     if (a->rank == 0) {
         atomic_init(&a->ctl->arrived, 0);
@@ -257,14 +253,14 @@ AR_CLONES static void ar_add1(uint64_t *restrict o, const uint64_t *restrict c, 
     for (size_t i = 0; i < n; i++) o[i] += c[i];
 }
 
-/* dst[0..n) = elements [off, off+n) of the call's contributions (parity
- * a->parity) summed over the ranks, in wrap-around arithmetic: a wrong
- * exponent prediction gives garbage, not UB.  With more than two ranks
- * the sum goes in blocks that stay in L1 while the others are added. */
+/* dst[0..n) = elements [off, off+n) of the contributions summed over the
+ * ranks, in wrap-around arithmetic: a wrong exponent prediction gives
+ * garbage, not UB.  With more than two ranks the sum goes in blocks that
+ * stay in L1 while the others are added. */
 static void ar_shm_add(const allreduce *a, size_t off, size_t n, int64_t *dst)
 {
     enum { BLOCK = 1024 };
-    const int64_t *const *c = a->parts + (size_t)a->parity * (size_t)a->size;
+    const int64_t *const *c = a->parts;
     uint64_t *o = (uint64_t *)(void *)dst;
     if (a->size == 1) {
         memcpy(dst, c[0] + off, n * sizeof *dst);
@@ -326,7 +322,7 @@ int allreduce_scatter(allreduce *a, double timeout, const int64_t *const **part,
         *waited = w.waited;
     } else if (a->kind == AR_SHM) {
         if ((rc = ar_barrier(a, timeout, waited, err)) != 0) return rc;
-        *part = a->parts + (size_t)a->parity * (size_t)a->size;
+        *part = a->parts;
         *nparts = a->size;
     }
     return 0;

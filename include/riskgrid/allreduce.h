@@ -17,8 +17,8 @@
  *
  *  Usage per step: write the contribution into allreduce_buf(a) (len
  *  int64), call allreduce_sum, read the sum through the returned pointer.
- *  The sum stays valid until the next-but-one allreduce_sum; the
- *  contribution buffer changes after every call.
+ *  The sum stays valid until the next-but-one allreduce_sum; ask for the
+ *  contribution buffer before every call (it may move).
  *
  *  A call can also be made in two halves, so that the work that follows
  *  a sum (an optimiser step) is split over the ranks like the sum itself
