@@ -24,11 +24,19 @@
  *  after it is done with the sum of call k (the contract: a sum is valid
  *  until the next-but-one call).
  *
- *  The barrier is a central counter with a generation number, both C11
- *  sequentially consistent atomics in rank 0's part of the window (lock-
- *  free 64-bit atomics are address-free, so they work across processes).
- *  Waiting spins briefly, then yields the CPU (ranks may outnumber
- *  cores), then sleeps, and counts its own waiting time for the timeout.
+ *  The barrier is a dissemination barrier (Hensgen, Finkel and Manber
+ *  1988): in round k = 0..ceil(log2 P)-1 rank r raises its round-k flag to
+ *  the barrier's episode number (release) and waits until the flag of rank
+ *  r - 2^k mod P has reached it (acquire); after the last round every rank
+ *  has heard, directly or through others, from every rank.  Each flag is
+ *  a C11 atomic on its own cache line in its owner's part of the window
+ *  (lock-free 64-bit atomics are address-free, so they work across
+ *  processes), written only by its owner; episode numbers only grow, so
+ *  no flag is ever reset.  A barrier costs one cache-line hand-over per
+ *  round (two ranks: one each way, in parallel), where the central
+ *  counter it replaces took three in a row.  Waiting spins briefly, then
+ *  yields the CPU (ranks may outnumber cores), then sleeps, and counts
+ *  its own waiting time for the timeout.
  */
 #include "riskgrid/allreduce.h"
 
@@ -44,12 +52,6 @@
 
 enum { AR_NONE = 0, AR_SHM = 1, AR_MPI = 2 };
 
-typedef struct ar_ctl {
-    _Atomic uint64_t arrived;  /* ranks in the current barrier */
-    char pad1[64 - sizeof(uint64_t)];
-    _Atomic uint64_t gen;      /* barriers completed */
-    char pad2[64 - sizeof(uint64_t)];
-} ar_ctl;
 
 struct allreduce {
     MPI_Comm comm;
@@ -61,7 +63,9 @@ struct allreduce {
     const int64_t **parts;      /* AR_SHM: [rank] = C_rank in the window; else {priv} */
     int64_t *result[2];         /* AR_SHM: shared sums */
     float *share;               /* AR_SHM: shared float area [len] */
-    ar_ctl *ctl;
+    _Atomic uint64_t **flag;    /* AR_SHM: [r * rounds + k], rank r's round-k line */
+    int rounds;                 /* ceil(log2 P) */
+    uint64_t episode;           /* barriers this rank has entered */
 };
 
 const char *allreduce_kind(const allreduce *a)
@@ -79,6 +83,7 @@ void allreduce_free(allreduce *a)
     if (a == NULL) return;
     if (a->have_win) MPI_Win_free(&a->win);
     free(a->parts);
+    free((void *)a->flag);
     free(a->priv);
     free(a);
 }
@@ -91,7 +96,7 @@ static char *ar_align64(char *p)
     return p + ((64 - (uintptr_t)p % 64) % 64);
 }
 
-/* Shared window: rank 0 holds [ctl][R0][R1][share][C], others [C];
+/* Shared window: rank 0 holds [flags][R0][R1][share][C], others [flags][C];
  * every array starts on a cache line (the training kernels write
  * the contributions with 64-byte stores: a store that straddles two lines
  * costs two line transfers between the cores) and is padded to whole lines. */
@@ -99,9 +104,12 @@ static int ar_shm_setup(allreduce *a, rg_error *err)
 {
     int rc = 0;
     const size_t vbytes = (a->len * sizeof(int64_t) + 63) / 64 * 64, fbytes = (a->len * sizeof(float) + 63) / 64 * 64;
-    size_t mine = 64 + vbytes + (a->rank == 0 ? sizeof(ar_ctl) + 2 * vbytes + fbytes : 0);
+    size_t mine = 0;
     void *base = NULL;
     MPI_Info info = MPI_INFO_NULL;
+    while ((1 << a->rounds) < a->size) a->rounds++;
+    /* alignment slack, the barrier flags, C (and on rank 0 R0, R1, share) */
+    mine = 64 + (size_t)a->rounds * 64 + vbytes + (a->rank == 0 ? 2 * vbytes + fbytes : 0);
     if ((rc = log_mpi_check(MPI_Info_create(&info), "MPI_Info_create", err)) != 0) goto done;
     if ((rc = log_mpi_check(MPI_Info_set(info, "alloc_shared_noncontig", "true"), "MPI_Info_set", err)) != 0) goto done;
     if ((rc = log_mpi_check(MPI_Win_allocate_shared((MPI_Aint)mine, 1, info, a->comm, &base, &a->win),
@@ -109,7 +117,8 @@ static int ar_shm_setup(allreduce *a, rg_error *err)
         goto done;
     a->have_win = 1;
     a->parts = calloc((size_t)a->size, sizeof *a->parts);
-    if (a->parts == NULL) { rc = error_set(err, ERR_NOMEM, "out of memory"); goto done; }
+    a->flag = calloc((size_t)a->size * (size_t)a->rounds, sizeof *a->flag);
+    if (a->parts == NULL || a->flag == NULL) { rc = error_set(err, ERR_NOMEM, "out of memory"); goto done; }
     for (int r = 0; r < a->size; r++) {
         MPI_Aint sz = 0;
         int du = 0;
@@ -117,23 +126,20 @@ static int ar_shm_setup(allreduce *a, rg_error *err)
         if ((rc = log_mpi_check(MPI_Win_shared_query(a->win, r, &sz, &du, &p), "MPI_Win_shared_query", err)) != 0)
             goto done;
         p = ar_align64(p);
+        for (int k = 0; k < a->rounds; k++, p += 64) a->flag[r * a->rounds + k] = (_Atomic uint64_t *)(void *)p;
         if (r == 0) {
-            a->ctl = (ar_ctl *)(void *)p;
-            a->result[0] = (int64_t *)(void *)(p + sizeof(ar_ctl));
-            a->result[1] = (int64_t *)(void *)(p + sizeof(ar_ctl) + vbytes);
-            a->share = (float *)(void *)(p + sizeof(ar_ctl) + 2 * vbytes);
-            p += sizeof(ar_ctl) + 2 * vbytes + fbytes;
+            a->result[0] = (int64_t *)(void *)p;
+            a->result[1] = (int64_t *)(void *)(p + vbytes);
+            a->share = (float *)(void *)(p + 2 * vbytes);
+            p += 2 * vbytes + fbytes;
         }
         a->parts[r] = (const int64_t *)(void *)p;
     }
-    if (a->rank == 0) {
-        atomic_init(&a->ctl->arrived, 0);
-        atomic_init(&a->ctl->gen, 0);
-    }
+    for (int k = 0; k < a->rounds; k++) atomic_init(a->flag[a->rank * a->rounds + k], 0);
     /* one slice per rank, a multiple of 16 elements: whole cache lines
      * of the int64 sum and of the float share area */
     a->chunk = ((a->len + (size_t)a->size - 1) / (size_t)a->size + 15) / 16 * 16;
-    /* the counters are initialised before anyone uses them */
+    /* the flags are initialised before anyone uses them */
     rc = log_mpi_check(MPI_Barrier(a->comm), "MPI_Barrier", err);
 done:
     if (info != MPI_INFO_NULL) MPI_Info_free(&info);
@@ -215,20 +221,22 @@ static int ar_backoff(ar_wait *w, double timeout)
 
 static int ar_barrier(allreduce *a, double timeout, double *waited, rg_error *err)
 {
-    ar_wait w;
-    const uint64_t gen = atomic_load(&a->ctl->gen);
-    if (atomic_fetch_add(&a->ctl->arrived, 1) == (uint64_t)a->size - 1) {
-        atomic_store(&a->ctl->arrived, 0);
-        atomic_fetch_add(&a->ctl->gen, 1);
-        return 0;
-    }
-    ar_wait_start(&w);
-    while (atomic_load(&a->ctl->gen) == gen)
-        if (ar_backoff(&w, timeout)) {
+    const uint64_t e = ++a->episode;
+    for (int k = 0; k < a->rounds; k++) {
+        const int from = (a->rank - (1 << k) + a->size) % a->size;
+        _Atomic uint64_t *theirs = a->flag[from * a->rounds + k];
+        atomic_store_explicit(a->flag[a->rank * a->rounds + k], e, memory_order_release);
+        if (atomic_load_explicit(theirs, memory_order_acquire) < e) {
+            ar_wait w;
+            ar_wait_start(&w);
+            while (atomic_load_explicit(theirs, memory_order_acquire) < e)
+                if (ar_backoff(&w, timeout)) {
+                    *waited += w.waited;
+                    return error_set(err, ERR_MPI, "rank %d waited %.0f s for the other ranks", a->rank, w.waited);
+                }
             *waited += w.waited;
-            return error_set(err, ERR_MPI, "rank %d waited %.0f s for the other ranks", a->rank, w.waited);
         }
-    *waited += w.waited;
+    }
     return 0;
 }
 
