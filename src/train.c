@@ -221,8 +221,8 @@ static int wait_step(MPI_Comm comm, MPI_Request *req, const reducer *r, rg_error
 enum { SLOT_LOSS = 0, SLOT_NONFINITE = 1, SLOT_STOP = 2, SLOT_OVERFLOW = 3, SLOT_HIST = 4 };
 
 /* Convert the local shard gradients with exponent e and reduce; r->part
- * then holds the sum (in parts).  e is the agreed exact maximum (second round),
- * or the prediction, checked by the fused pass. */
+ * then holds the sum (in parts).  e is the agreed exact maximum (second
+ * round), or the prediction, checked by the fused pass. */
 static int reduce_once(MPI_Comm comm, reducer *r, shardgrad *g, const double *loss, int nls,
                        int e, int stop, rg_error *err)
 {
@@ -266,10 +266,10 @@ static int reduce_finish(MPI_Comm comm, reducer *r, rg_error *err)
 }
 
 /* One step's reduction, left open after its scatter half: on return
- * r->part holds (in parts) the fixed-point sum of
- * the gradients at scale *scale, *loss_sum the summed loss, *nonfinite
- * and *stop the global counts; reduce_finish completes it.  Every output
- * is identical on all ranks and independent of P. */
+ * r->part holds (in parts) the fixed-point sum of the gradients at scale
+ * *scale, *loss_sum the summed loss, *nonfinite and *stop the global
+ * counts; reduce_finish completes it.  Every output is identical on all
+ * ranks and independent of P. */
 static int reduce_step(MPI_Comm comm, reducer *r, shardgrad *g, const double *loss, int nls,
                        int stop, int *scale, double *loss_sum, int64_t *nonfinite, int64_t *stop_all,
                        rg_error *err)
