@@ -52,7 +52,6 @@
 
 enum { AR_NONE = 0, AR_SHM = 1, AR_MPI = 2 };
 
-
 struct allreduce {
     MPI_Comm comm;
     int rank, size, kind, parity;
