@@ -18,6 +18,7 @@
  *  would be 0/0 = NaN, as in Keras).
  */
 #include "riskgrid/adam.h"
+#include "riskgrid/exactsum.h"
 
 #include "riskgrid/mem.h"
 
@@ -133,17 +134,12 @@ void adam_step_fixed_parts(adam_state *a, const adam_params *hp, float *params, 
             adam_elem(adam_grad((int64_t)(q0[i] + q1[i]), f, mul), c1, c2, alpha, eps, &m[i], &v[i], &params[i]);
     } else {
         /* more parts: sum a block that stays in L1, then update it */
-        uint64_t q[BLOCK];
+        int64_t q[BLOCK];
         for (size_t b = lo; b < hi; b += BLOCK) {
             const size_t n = hi - b < BLOCK ? hi - b : BLOCK;
-            const uint64_t *q0 = (const uint64_t *)(const void *)(part[0] + b);
-            for (size_t j = 0; j < n; j++) q[j] = q0[j];
-            for (int k = 1; k < nq; k++) {
-                const uint64_t *qk = (const uint64_t *)(const void *)(part[k] + b);
-                for (size_t j = 0; j < n; j++) q[j] += qk[j];
-            }
+            exactsum_sum_parts(q, part, nq, b, n);
             for (size_t j = 0; j < n; j++)
-                adam_elem(adam_grad((int64_t)q[j], f, mul), c1, c2, alpha, eps, &m[b + j], &v[b + j], &params[b + j]);
+                adam_elem(adam_grad(q[j], f, mul), c1, c2, alpha, eps, &m[b + j], &v[b + j], &params[b + j]);
         }
     }
 }

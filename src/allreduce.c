@@ -47,6 +47,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "riskgrid/exactsum.h"
 #include "riskgrid/log.h"
 #include "riskgrid/mem.h"
 
@@ -239,47 +240,6 @@ static int ar_barrier(allreduce *a, double timeout, double *waited, rg_error *er
     return 0;
 }
 
-/* The slice sum is memory-bound: it reads other ranks' freshly written
- * lines.  One fused pass with wide loads (the x86-64-v3/v4 clones, picked
- * at load time) reads each contribution once and writes dst once. */
-#if defined(__GNUC__) && defined(__x86_64__) && !defined(__clang__) && !defined(__SANITIZE_ADDRESS__)
-#define AR_CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
-#else
-#define AR_CLONES
-#endif
-
-/* o[0..n) = c0[0..n) + c1[0..n) (wrap-around) */
-AR_CLONES static void ar_add2(uint64_t *restrict o, const uint64_t *restrict c0, const uint64_t *restrict c1, size_t n)
-{
-    for (size_t i = 0; i < n; i++) o[i] = c0[i] + c1[i];
-}
-
-/* o[0..n) += c[0..n) (wrap-around) */
-AR_CLONES static void ar_add1(uint64_t *restrict o, const uint64_t *restrict c, size_t n)
-{
-    for (size_t i = 0; i < n; i++) o[i] += c[i];
-}
-
-/* dst[0..n) = elements [off, off+n) of the contributions summed over the
- * ranks, in wrap-around arithmetic: a wrong exponent prediction gives
- * garbage, not UB.  With more than two ranks the sum goes in blocks that
- * stay in L1 while the others are added. */
-static void ar_shm_add(const allreduce *a, size_t off, size_t n, int64_t *dst)
-{
-    enum { BLOCK = 1024 };
-    const int64_t *const *c = a->parts;
-    uint64_t *o = (uint64_t *)(void *)dst;
-    if (a->size == 1) {
-        memcpy(dst, c[0] + off, n * sizeof *dst);
-        return;
-    }
-    for (size_t b = 0; b < n; b += BLOCK) {
-        const size_t m = n - b < BLOCK ? n - b : BLOCK;
-        ar_add2(o + b, (const uint64_t *)(const void *)(c[0] + off + b), (const uint64_t *)(const void *)(c[1] + off + b), m);
-        for (int r = 2; r < a->size; r++) ar_add1(o + b, (const uint64_t *)(const void *)(c[r] + off + b), m);
-    }
-}
-
 void allreduce_slice(const allreduce *a, int r, size_t *lo, size_t *hi)
 {
     if (a->kind != AR_SHM) {
@@ -298,8 +258,8 @@ float *allreduce_share(allreduce *a)
 
 void allreduce_peek(const allreduce *a, size_t off, size_t n, int64_t *out)
 {
-    if (a->kind != AR_SHM) memcpy(out, a->priv + off, n * sizeof *out);
-    else ar_shm_add(a, off, n, out);
+    /* wrap-around: a wrong exponent prediction gives garbage, not UB */
+    exactsum_sum_parts(out, a->parts, a->kind == AR_SHM ? a->size : 1, off, n);
 }
 
 int allreduce_scatter(allreduce *a, double timeout, const int64_t *const **part, int *nparts, size_t *lo, size_t *hi,
@@ -352,7 +312,7 @@ int allreduce_sum(allreduce *a, double timeout, const int64_t **sum, double *wai
     const int64_t *const *part = NULL;
     int np = 0, rc = allreduce_scatter(a, timeout, &part, &np, &lo, &hi, waited, err);
     int64_t *out = a->kind == AR_SHM ? a->result[a->parity] : a->priv;
-    if (rc == 0 && a->kind == AR_SHM) ar_shm_add(a, lo, hi - lo, out + lo);
+    if (rc == 0 && a->kind == AR_SHM) exactsum_sum_parts(out + lo, a->parts, a->size, lo, hi - lo);
     if (rc == 0) rc = allreduce_gather(a, timeout, &w2, err);
     *waited += w2;
     *sum = out;

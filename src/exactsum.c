@@ -144,6 +144,39 @@ void exactsum_to_float(const int64_t *acc, size_t n, int scale, double mul, floa
     }
 }
 
+/* o[0..n) = a[0..n) + b[0..n) (wrap-around) */
+EXACTSUM_CLONES
+static void exactsum_add2(uint64_t *restrict o, const uint64_t *restrict a, const uint64_t *restrict b, size_t n)
+{
+    for (size_t i = 0; i < n; i++) o[i] = a[i] + b[i];
+}
+
+/* o[0..n) += c[0..n) (wrap-around) */
+EXACTSUM_CLONES
+static void exactsum_add1(uint64_t *restrict o, const uint64_t *restrict c, size_t n)
+{
+    for (size_t i = 0; i < n; i++) o[i] += c[i];
+}
+
+void exactsum_sum_parts(int64_t *out, const int64_t *const *part, int nparts, size_t off, size_t n)
+{
+    /* memory-bound (the parts are other ranks' fresh lines): one fused
+     * pass for the first two, then blocks that stay in L1 while the
+     * others are added */
+    enum { BLOCK = 1024 };
+    uint64_t *o = (uint64_t *)(void *)out;
+    if (nparts == 1) {
+        memcpy(out, part[0] + off, n * sizeof *out);
+        return;
+    }
+    for (size_t b = 0; b < n; b += BLOCK) {
+        const size_t m = n - b < BLOCK ? n - b : BLOCK;
+        exactsum_add2(o + b, (const uint64_t *)(const void *)(part[0] + off + b),
+                      (const uint64_t *)(const void *)(part[1] + off + b), m);
+        for (int k = 2; k < nparts; k++) exactsum_add1(o + b, (const uint64_t *)(const void *)(part[k] + off + b), m);
+    }
+}
+
 int64_t exactsum_fixed(double x, int scale)
 {
     /* Caller guarantees |x| < 2^E for the E of the scale, so the product

@@ -314,6 +314,37 @@ static void test_add_predicted(void **state)
     free(x);
 }
 
+/* exactsum_sum_parts: 1 to 4 parts, values that wrap, an offset and a
+ * length over several of its blocks; element by element against the
+ * plain wrap-around sum. */
+static void test_sum_parts(void **state)
+{
+    (void)state;
+    enum { N = 2600, OFF = 37, LEN = 2500, MAXP = 4 };
+    static int64_t pieces[MAXP][N], out[LEN];
+    const int64_t *part[MAXP];
+    uint64_t x = 0x9e3779b97f4a7c15ull;
+    for (int k = 0; k < MAXP; k++) {
+        part[k] = pieces[k];
+        for (int i = 0; i < N; i++) {
+            x ^= x << 13; x ^= x >> 7; x ^= x << 17;
+            pieces[k][i] = (int64_t)(x >> 1) - (int64_t)(x >> 2);
+        }
+    }
+    pieces[0][OFF] = INT64_MAX;   /* INT64_MAX + positive wraps */
+    pieces[1][OFF] = 5;
+    for (int np = 1; np <= MAXP; np++) {
+        size_t bad = 0;
+        exactsum_sum_parts(out, part, np, OFF, LEN);
+        for (int i = 0; i < LEN; i++) {
+            uint64_t want = 0;
+            for (int k = 0; k < np; k++) want += (uint64_t)pieces[k][OFF + i];
+            bad += (uint64_t)out[i] != want;
+        }
+        assert_int_equal(bad, 0);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -324,6 +355,7 @@ int main(void)
         cmocka_unit_test(test_all_zero_with_zero_exponent),
         cmocka_unit_test(test_headroom_limit),
         cmocka_unit_test(test_add_predicted),
+        cmocka_unit_test(test_sum_parts),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

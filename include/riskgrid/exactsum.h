@@ -51,6 +51,11 @@ int exactsum_add_predicted(int64_t *acc, const float *x, size_t n, int exponent,
 /** out[i] = (float)((double)acc[i] * 2^-scale * mul). */
 void exactsum_to_float(const int64_t *acc, size_t n, int scale, double mul, float *out);
 
+/** out[0..n) = elements [off, off+n) of the wrap-around sum of the
+ *  nparts >= 1 arrays part[k]: a fixed-point sum handed over in parts
+ *  (the ranks' contributions to a reduction).  out must not overlap them. */
+void exactsum_sum_parts(int64_t *out, const int64_t *const *part, int nparts, size_t off, size_t n);
+
 /** The same for one double value (used for losses): rint(x * 2^scale). */
 int64_t exactsum_fixed(double x, int scale);
 double exactsum_unfixed(int64_t q, int scale);
