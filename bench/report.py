@@ -114,6 +114,7 @@ def main():
 
     rows = []
     checks = []
+    paired = []  # per-rep 2-rank / 1-rank ratios, one string per workload
     nmis = []
     for wl, ranks in (("credit_b32", 1), ("credit_b32", 2), ("mnist_b32", 1), ("mnist_b256", 1),
                       ("mnist_b256", 2), ("higgs_b1024", 1), ("higgs_b1024", 2)):
@@ -161,6 +162,13 @@ def main():
             sp = rg.med / r1.med if r1.n else float("nan")
             need = 1.0 if wl == "credit_b32" else 1.8
             checks.append(("%s: riskgrid 2 ranks / 1 rank" % WL[wl], sp, ">=", need, "x"))
+            # the 1- and 2-rank runs of one rep run back to back: their
+            # ratio shows how much of the target's margin is noise
+            by_rep = {}
+            for r in groups.get((wl, "riskgrid", "-", 1), []) + groups.get((wl, "riskgrid", "-", 2), []):
+                by_rep.setdefault(r.get("rep"), {})[int(r["ranks"])] = num(r, "sps")
+            paired.append("%s: %s" % (WL[wl], " ".join("%.3f" % (v[2] / v[1]) for _, v in sorted(by_rep.items(), key=lambda kv: num({"r": kv[0]}, "r"))
+                                                            if 1 in v and 2 in v and v[1] > 0)))
 
     hdr = ["workload", "ranks", "riskgrid sps", "spread", "sklearn sps", "torch sps", "best peer",
            "spread", "ratio", "AUC rg", "AUC sk", "AUC torch", "GFLOP/s", "% peak", "RSS rg MB", "RSS peer MB"]
@@ -223,6 +231,8 @@ def main():
         trows.append([name, v, "%s %g%s" % (op, need, unit), "met" if (val == val and ok) else "NOT MET"])
     print_table(["target", "measured", "required", "status"], trows)
     print("targets met: %d of %d" % (sum(1 for r in trows if r[3] == "met"), len(trows)))
+    if paired:
+        print("2 ranks / 1 rank run by run (each pair back to back): " + "; ".join(paired))
     print()
 
     # peer variants
