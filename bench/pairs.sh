@@ -1,0 +1,53 @@
+#!/bin/bash
+# \file bench/pairs.sh  The 2-rank / 1-rank ratio of one riskgrid job from
+# N back-to-back pairs of runs, for a machine whose speed drifts (the full
+# bench/run.sh takes 3 runs per cell, minutes apart).
+#
+# usage: bench/pairs.sh [-n PAIRS] RISKGRID JOB.ini [riskgrid run options...]
+#
+# Each pair is `mpiexec -n 1 RISKGRID run JOB ...` then `mpiexec -n 2 ...`;
+# samples/s is training rows x epochs / train_s, as in bench/run.sh
+# (bench/rg_stats.py).  Prints the medians and ranges of both, the ratio of
+# the medians, and the median and range of the N per-pair ratios.
+# Environment: MPIEXEC (mpiexec), MPIEXEC_FLAGS, PYTHON (/usr/bin/python3).
+set -euo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+pairs=15
+if [ "${1:-}" = -n ]; then pairs=$2; shift 2; fi
+case "${1:-}" in -h|--help|"") sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;; esac
+[ $# -ge 2 ] || { echo "pairs.sh: need RISKGRID and JOB.ini (see --help)" >&2; exit 2; }
+[[ "$pairs" =~ ^[1-9][0-9]*$ ]] || { echo "pairs.sh: -n wants a positive integer, got '$pairs'" >&2; exit 2; }
+rg=$1 job=$2
+shift 2
+MPIEXEC=${MPIEXEC:-mpiexec}
+PYTHON=${PYTHON:-/usr/bin/python3}
+export OPENBLAS_NUM_THREADS=1
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+
+sps() { "$PYTHON" "$here/rg_stats.py" "$1" | tr ' ' '\n' | sed -n 's/^samples_per_s=//p'; }
+for i in $(seq 1 "$pairs"); do
+    line=""
+    for n in 1 2; do
+        # shellcheck disable=SC2086
+        $MPIEXEC ${MPIEXEC_FLAGS:-} -n "$n" "$rg" run "$job" --out "$tmp/out$n.h5" --force "$@" \
+            >"$tmp/log$n" 2>&1 || { cat "$tmp/log$n" >&2; echo "pairs.sh: run $i at $n rank(s) failed" >&2; exit 1; }
+        line="$line $(sps "$tmp/out$n.h5")"
+    done
+    echo "pair $i/$pairs: 1 rank, 2 ranks samples/s:$line" >&2
+    echo "$line" >>"$tmp/pairs"
+done
+"$PYTHON" - "$tmp/pairs" <<'EOF'
+import statistics as S
+import sys
+
+d = [tuple(map(float, l.split())) for l in open(sys.argv[1]) if l.strip()]
+a = [x for x, _ in d]
+b = [y for _, y in d]
+r = [y / x for x, y in d]
+print("pairs %d  1 rank median %.0f (%.0f-%.0f)  2 ranks median %.0f (%.0f-%.0f)  ratio of medians %.3f"
+      "  per-pair ratio median %.3f (%.3f-%.3f)"
+      % (len(d), S.median(a), min(a), max(a), S.median(b), min(b), max(b), S.median(b) / S.median(a),
+         S.median(r), min(r), max(r)))
+EOF
