@@ -167,8 +167,9 @@ def main():
             by_rep = {}
             for r in groups.get((wl, "riskgrid", "-", 1), []) + groups.get((wl, "riskgrid", "-", 2), []):
                 by_rep.setdefault(r.get("rep"), {})[int(r["ranks"])] = num(r, "sps")
-            paired.append("%s: %s" % (WL[wl], " ".join("%.3f" % (v[2] / v[1]) for _, v in sorted(by_rep.items(), key=lambda kv: num({"r": kv[0]}, "r"))
-                                                            if 1 in v and 2 in v and v[1] > 0)))
+            reps = sorted(by_rep, key=lambda k: int(k) if str(k).isdigit() else 0)
+            paired.append("%s: %s" % (WL[wl], " ".join("%.3f" % (by_rep[k][2] / by_rep[k][1]) for k in reps
+                                                       if 1 in by_rep[k] and 2 in by_rep[k] and by_rep[k][1] > 0)))
 
     hdr = ["workload", "ranks", "riskgrid sps", "spread", "sklearn sps", "torch sps", "best peer",
            "spread", "ratio", "AUC rg", "AUC sk", "AUC torch", "GFLOP/s", "% peak", "RSS rg MB", "RSS peer MB"]

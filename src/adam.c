@@ -137,10 +137,11 @@ void adam_step_fixed_parts(adam_state *a, const adam_params *hp, float *params, 
     } else if (nq == 2) {
         /* One part is usually another core's freshly written lines.  The
          * hardware streamer stops at every 4 KiB page and each such line
-         * costs a cross-core transfer (~0.2 us here), so the parts are
+         * costs a cross-core transfer (~0.25 us here), so the parts are
          * prefetched PF_AHEAD elements (2 KiB) ahead, a block at a time so
          * that the element loop stays vectorised.  Measured (rdtsc per
-         * phase, MNIST b256, 2 ranks): this update 45.2 -> 39.7 us a step. */
+         * phase, MNIST b256, 2 ranks, 8 runs): this update 43.5 -> 37.6 us
+         * a step (docs/performance.md). */
         enum { PF_BLOCK = 64, PF_AHEAD = 256, PF_LINE = 64 / sizeof(int64_t) };
         const uint64_t *q0 = (const uint64_t *)(const void *)part[0], *q1 = (const uint64_t *)(const void *)part[1];
         for (size_t j = lo; j < lo + PF_AHEAD && j < hi; j += PF_LINE) {
