@@ -289,7 +289,6 @@ int allreduce_scatter(allreduce *a, double timeout, const int64_t *const **part,
         *waited = w.waited;
     } else if (a->kind == AR_SHM) {
         if ((rc = ar_barrier(a, timeout, waited, err)) != 0) return rc;
-        *part = a->parts;
         *nparts = a->size;
     }
     return 0;
@@ -312,7 +311,7 @@ int allreduce_sum(allreduce *a, double timeout, const int64_t **sum, double *wai
     const int64_t *const *part = NULL;
     int np = 0, rc = allreduce_scatter(a, timeout, &part, &np, &lo, &hi, waited, err);
     int64_t *out = a->kind == AR_SHM ? a->result[a->parity] : a->priv;
-    if (rc == 0 && a->kind == AR_SHM) exactsum_sum_parts(out + lo, a->parts, a->size, lo, hi - lo);
+    if (rc == 0 && a->kind == AR_SHM) exactsum_sum_parts(out + lo, part, np, lo, hi - lo);
     if (rc == 0) rc = allreduce_gather(a, timeout, &w2, err);
     *waited += w2;
     *sum = out;
