@@ -148,6 +148,10 @@ struct shardgrad {
     double *xd;          /* the step's rows in double [R*F] */
     double *dd;          /* dZ1 2^S in double, rows padded with zeros to hp [R*hp] */
     int *res;            /* per row: exponent of max|x| max|dZ1| [R] */
+    /* the sum in progress (shardgrad_sum_begin) */
+    int sum_add;         /* 2^scale is a normal double: convert */
+    double sum_fs;       /* 2^scale */
+    const char *pf_next, *pf_end; /* shardgrad_sum_prefetch: lines still to read */
 };
 
 /* ------------------------------------------------------------------ */
@@ -708,6 +712,16 @@ SG_INLINE SG_AVX512 int sg_gw1_tile(const int NF, const int full, const shardgra
     return 0;
 }
 
+/* Lines of the shardgrad_sum_prefetch range read per register tile: a
+ * gW1 tile takes ~200 cycles, so 8 lines ask ~2.5 bytes per cycle of the
+ * path between the cores, well under what it carries (~12 GB/s here) */
+#define SG_PF_LINES 8
+SG_INLINE SG_AVX512 void sg_pf_some(shardgrad *g)
+{
+    for (int k = 0; k < SG_PF_LINES && g->pf_next < g->pf_end; k++, g->pf_next += 64)
+        _mm_prefetch(g->pf_next, _MM_HINT_T1);
+}
+
 /* Features [fb, fe): as sg_gw1_generic, but vmax keeps 16 lanes.  The
  * shards go in blocks of about SG_GW1_BLOCK_ROWS rows, the tiles inside a
  * block: a block's rows of dZ1 and x then stay in L1 while every tile
@@ -722,6 +736,7 @@ SG_INLINE SG_AVX512 int sg_gw1_tile(const int NF, const int full, const shardgra
 /* full: the tile's hidden units are all < H, so no load needs a mask */
 #define SG_GW1_RUN_F(nf, full)                                                                \
     do {                                                                                      \
+        sg_pf_some(g);                                                                        \
         if (sg_gw1_tile(nf, full, g, f0, j0, add, 0, fs, acc, s0, s1) && s1 == ns)            \
             (void)sg_gw1_tile(nf, full, g, f0, j0, add, 1, fs, acc, 0, ns);                   \
     } while (0)
@@ -730,7 +745,7 @@ SG_INLINE SG_AVX512 int sg_gw1_tile(const int NF, const int full, const shardgra
         if (j0 + 16 * SG_GW1_NJ <= H) SG_GW1_RUN_F(nf, 1);                                    \
         else SG_GW1_RUN_F(nf, 0);                                                             \
     } while (0)
-static SG_AVX512 void sg_gw1_avx512(const shardgrad *g, int fb, int fe, int add, double fs, int64_t *acc)
+static SG_AVX512 void sg_gw1_avx512(shardgrad *g, int fb, int fe, int add, double fs, int64_t *acc)
 {
     const int H = g->shape.n_hidden, ns = g->n_shards;
     const int sb = g->rows >= SG_GW1_BLOCK_ROWS ? 1 : SG_GW1_BLOCK_ROWS / g->rows;
@@ -942,8 +957,12 @@ SG_INLINE SG_AVX512 void sg_gw1r_tile(const int NF, const shardgrad *g, int f0, 
     }
 }
 
-#define SG_R_RUN(nf, f0) sg_gw1r_tile(nf, g, f0, j0, acc)
-static SG_AVX512 void sg_gw1_rows_avx512(const shardgrad *g, int fb, int fe, int64_t *acc)
+#define SG_R_RUN(nf, f0)                  \
+    do {                                  \
+        sg_pf_some(g);                    \
+        sg_gw1r_tile(nf, g, f0, j0, acc); \
+    } while (0)
+static SG_AVX512 void sg_gw1_rows_avx512(shardgrad *g, int fb, int fe, int64_t *acc)
 {
     const int H = g->shape.n_hidden;
     for (int j0 = 0; j0 < H; j0 += 8 * SG_R_NJ) SG_TILES6(fb, fe, SG_R_RUN);
@@ -1062,31 +1081,50 @@ static int sg_exponent_of_bits(uint32_t mb)
     return e;
 }
 
-void shardgrad_sum(shardgrad *g, int f_begin, int f_end, int exponent, int headroom, int64_t *acc, int *es)
+void shardgrad_sum_begin(shardgrad *g, int exponent, int headroom)
 {
     const int scale = exactsum_scale(exponent, headroom);
-    const int add = scale >= DBL_MIN_EXP - 1 && scale <= DBL_MAX_EXP - 1;
-    const double fs = add ? ldexp(1.0, scale) : 0.0;
-    assert(0 <= f_begin && f_begin <= f_end && f_end <= g->shape.n_in);
+    g->sum_add = scale >= DBL_MIN_EXP - 1 && scale <= DBL_MAX_EXP - 1;
+    g->sum_fs = g->sum_add ? ldexp(1.0, scale) : 0.0;
+    g->pf_next = g->pf_end = NULL;
+    memset(g->vmax, 0, (size_t)g->n_shards * SG_LANES * sizeof *g->vmax);
+    /* dZ1 2^S is exact in double: |dZ1| is 0 or in [2^-149, 2^128), and
+     * S = 51 - headroom - E with E between EXACTSUM_PRED_MIN (-160) and
+     * 256 (no row exponent is larger), so the product stays far inside
+     * double's normal range */
+    if (g->rowq && g->sum_add) {
+#if SG_HAVE_AVX512
+        if (shardgrad_variant() == SHARDGRAD_AVX512) sg_dd_avx512(g, g->sum_fs);
+        else
+#endif
+            sg_dd_generic(g, g->sum_fs);
+    }
+}
+
+void shardgrad_sum_prefetch(shardgrad *g, const void *p, size_t bytes)
+{
+    /* whole lines from the one holding p */
+    g->pf_next = bytes == 0 ? NULL : (const char *)((uintptr_t)p & ~(uintptr_t)63);
+    g->pf_end = bytes == 0 ? NULL : (const char *)p + bytes;
+}
+
+void shardgrad_sum_rows(shardgrad *g, int f_begin, int f_end, int64_t *acc)
+{
+    const int add = g->sum_add;
+    const double fs = g->sum_fs;
     const int avx = SG_HAVE_AVX512 && shardgrad_variant() == SHARDGRAD_AVX512;
     (void)avx;
-    if (f_begin == 0) memset(g->vmax, 0, (size_t)g->n_shards * SG_LANES * sizeof *g->vmax);
+    assert(0 <= f_begin && f_begin <= f_end && f_end <= g->shape.n_in);
+    if (f_begin == f_end) return;
     if (g->rowq && !add) {
         memset(acc + g->L.w1 + (size_t)f_begin * (size_t)g->shape.n_hidden, 0,
                (size_t)(f_end - f_begin) * (size_t)g->shape.n_hidden * sizeof *acc);
     } else if (g->rowq) {
-        /* dZ1 2^S is exact in double: |dZ1| is 0 or in [2^-149, 2^128),
-         * and S = 51 - headroom - E with E between EXACTSUM_PRED_MIN
-         * (-160) and 256 (no row exponent is larger), so the product
-         * stays far inside double's normal range */
 #if SG_HAVE_AVX512
-        if (avx) {
-            if (f_begin == 0) sg_dd_avx512(g, fs);
-            sg_gw1_rows_avx512(g, f_begin, f_end, acc + g->L.w1);
-        } else
+        if (avx) sg_gw1_rows_avx512(g, f_begin, f_end, acc + g->L.w1);
+        else
 #endif
         {
-            if (f_begin == 0) sg_dd_generic(g, fs);
 #if SG_HAVE_AVX512
             if (shardgrad_variant() == SHARDGRAD_AVX2) sg_gw1_rows_avx2(g, f_begin, f_end, acc + g->L.w1);
             else
@@ -1100,12 +1138,16 @@ void shardgrad_sum(shardgrad *g, int f_begin, int f_end, int exponent, int headr
 #endif
             sg_gw1_generic(g, f_begin, f_end, add, fs, acc + g->L.w1);
     }
-    if (f_end < g->shape.n_in) return;
+}
+
+void shardgrad_sum_end(shardgrad *g, int64_t *acc, int *es)
+{
 #if SG_HAVE_AVX512
-    if (avx) sg_small_avx512(g, add, fs, acc + g->L.b1);
+    if (shardgrad_variant() == SHARDGRAD_AVX512) sg_small_avx512(g, g->sum_add, g->sum_fs, acc + g->L.b1);
     else
 #endif
-        sg_small_generic(g, add, fs, acc + g->L.b1);
+        sg_small_generic(g, g->sum_add, g->sum_fs, acc + g->L.b1);
+    g->pf_next = g->pf_end = NULL;
     for (int s = 0; s < g->n_shards; s++) {
         uint32_t mb = 0;
         for (int l = 0; l < SG_LANES; l++) mb = g->vmax[(size_t)s * SG_LANES + (size_t)l] > mb ? g->vmax[(size_t)s * SG_LANES + (size_t)l] : mb;
@@ -1113,6 +1155,14 @@ void shardgrad_sum(shardgrad *g, int f_begin, int f_end, int exponent, int headr
         if (g->rowq)
             for (int r = s * g->rows; r < (s + 1) * g->rows; r++) es[s] = g->res[r] > es[s] ? g->res[r] : es[s];
     }
+}
+
+void shardgrad_sum(shardgrad *g, int f_begin, int f_end, int exponent, int headroom, int64_t *acc, int *es)
+{
+    assert(0 <= f_begin && f_begin <= f_end && f_end <= g->shape.n_in);
+    if (f_begin == 0) shardgrad_sum_begin(g, exponent, headroom);
+    shardgrad_sum_rows(g, f_begin, f_end, acc);
+    if (f_end == g->shape.n_in) shardgrad_sum_end(g, acc, es);
 }
 
 const float *shardgrad_dz1(const shardgrad *g)

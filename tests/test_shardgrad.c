@@ -214,6 +214,23 @@ static void check_fused(const problem *p, int extra)
     }
     assert_memory_equal(acc, ref, n * sizeof *acc);
     assert_memory_equal(es, eref, (size_t)p->ns * sizeof *es);
+    /* begin / rows in another order / end, as the ordered 2-rank sum calls
+     * it (the last third, the first third, then the middle in pieces of
+     * 1, 2, ... from its end), with a prefetch hint over another buffer:
+     * the same sum and exponents */
+    memset(acc, 0x5a, n * sizeof *acc);
+    memset(es, 0x5a, (size_t)p->ns * sizeof *es);
+    {
+        const int F = p->s.n_in, a = F / 3, b = F - F / 3;
+        shardgrad_sum_begin(g, emax, headroom);
+        shardgrad_sum_prefetch(g, grads, (size_t)p->ns * n * sizeof *grads);
+        shardgrad_sum_rows(g, b, F, acc);
+        shardgrad_sum_rows(g, 0, a, acc);
+        for (int fe = b, w = 1; fe > a; fe -= w, w++) shardgrad_sum_rows(g, fe - w > a ? fe - w : a, fe, acc);
+        shardgrad_sum_end(g, acc, es);
+    }
+    assert_memory_equal(acc, ref, n * sizeof *acc);
+    assert_memory_equal(es, eref, (size_t)p->ns * sizeof *es);
     shardgrad_free(g);
     free(loss); free(grads); free(acc); free(ref); free(es); free(eref);
 }

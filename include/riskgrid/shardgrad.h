@@ -98,8 +98,27 @@ void shardgrad_forward_backward_rows(shardgrad *g, const float *params, const fl
  *  for the "unknown" exponent of a first step) nothing is converted and
  *  acc is zero; es is still exact.  acc has mlp_layout_of(s).n elements.
  *  The pieces let a caller start reducing rows [0, f) of W1 while the
- *  rest is being converted. */
+ *  rest is being converted; exponent and headroom are those of the call
+ *  with f_begin = 0 (the later ones must pass the same). */
 void shardgrad_sum(shardgrad *g, int f_begin, int f_end, int exponent, int headroom, int64_t *acc, int *es);
+
+/** shardgrad_sum with the rows of the W1 block in any order: begin, then
+ *  shardgrad_sum_rows over ranges that together cover [0, F) once, then
+ *  end.  acc and es are then exactly what shardgrad_sum(g, 0, F, exponent,
+ *  headroom, acc, es) gives (each row's sum is a pure function of the
+ *  shards; only the exponent's running maximum spans the calls).  A caller
+ *  that hands some rows to another core computes those first. */
+void shardgrad_sum_begin(shardgrad *g, int exponent, int headroom);
+void shardgrad_sum_rows(shardgrad *g, int f_begin, int f_end, int64_t *acc);
+void shardgrad_sum_end(shardgrad *g, int64_t *acc, int *es);
+
+/** A hint for the shardgrad_sum_rows calls until the next
+ *  shardgrad_sum_begin: read [p, p + bytes) into this core's cache, a few
+ *  lines per register tile, so that data another core wrote is near when
+ *  the caller reads it next (the step's optimiser reads the other rank's
+ *  contribution).  It never changes a result; bytes = 0 clears it.  Only
+ *  the AVX-512 kernels act on it. */
+void shardgrad_sum_prefetch(shardgrad *g, const void *p, size_t bytes);
 
 /** Shard s's gradient materialised into grad[n], the same bits that
  *  shardgrad_sum sums (for tests and diagnostics); in row mode the sum
