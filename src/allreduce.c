@@ -64,8 +64,10 @@ struct allreduce {
     int64_t *result[2];         /* AR_SHM: shared sums */
     float *share;               /* AR_SHM: shared float area [len] */
     _Atomic uint64_t **flag;    /* AR_SHM: [r * rounds + k], rank r's round-k line */
+    _Atomic uint64_t **pub;     /* AR_SHM: [r], the last call rank r published */
     int rounds;                 /* ceil(log2 P) */
     uint64_t episode;           /* barriers this rank has entered */
+    uint64_t calls;             /* scatter halves this rank has completed */
 };
 
 const char *allreduce_kind(const allreduce *a)
@@ -84,6 +86,7 @@ void allreduce_free(allreduce *a)
     if (a->have_win) MPI_Win_free(&a->win);
     free(a->parts);
     free((void *)a->flag);
+    free((void *)a->pub);
     free(a->priv);
     free(a);
 }
@@ -96,7 +99,8 @@ static char *ar_align64(char *p)
     return p + ((64 - (uintptr_t)p % 64) % 64);
 }
 
-/* Shared window: rank 0 holds [flags][R0][R1][share][C], others [flags][C];
+/* Shared window: rank 0 holds [flags][pub][R0][R1][share][C], others
+ * [flags][pub][C] (pub: the publication line of allreduce_publish);
  * every array starts on a cache line (the training kernels write
  * the contributions with 64-byte stores: a store that straddles two lines
  * costs two line transfers between the cores) and is padded to whole lines. */
@@ -109,7 +113,7 @@ static int ar_shm_setup(allreduce *a, rg_error *err)
     MPI_Info info = MPI_INFO_NULL;
     while ((1 << a->rounds) < a->size) a->rounds++;
     /* alignment slack, the barrier flags, C (and on rank 0 R0, R1, share) */
-    mine = 64 + (size_t)a->rounds * 64 + vbytes + (a->rank == 0 ? 2 * vbytes + fbytes : 0);
+    mine = 64 + (size_t)(a->rounds + 1) * 64 + vbytes + (a->rank == 0 ? 2 * vbytes + fbytes : 0);
     if ((rc = log_mpi_check(MPI_Info_create(&info), "MPI_Info_create", err)) != 0) goto done;
     if ((rc = log_mpi_check(MPI_Info_set(info, "alloc_shared_noncontig", "true"), "MPI_Info_set", err)) != 0) goto done;
     if ((rc = log_mpi_check(MPI_Win_allocate_shared((MPI_Aint)mine, 1, info, a->comm, &base, &a->win),
@@ -118,7 +122,8 @@ static int ar_shm_setup(allreduce *a, rg_error *err)
     a->have_win = 1;
     a->parts = calloc((size_t)a->size, sizeof *a->parts);
     a->flag = calloc((size_t)a->size * (size_t)a->rounds, sizeof *a->flag);
-    if (a->parts == NULL || a->flag == NULL) { rc = error_set(err, ERR_NOMEM, "out of memory"); goto done; }
+    a->pub = calloc((size_t)a->size, sizeof *a->pub);
+    if (a->parts == NULL || a->flag == NULL || a->pub == NULL) { rc = error_set(err, ERR_NOMEM, "out of memory"); goto done; }
     for (int r = 0; r < a->size; r++) {
         MPI_Aint sz = 0;
         int du = 0;
@@ -127,6 +132,8 @@ static int ar_shm_setup(allreduce *a, rg_error *err)
             goto done;
         p = ar_align64(p);
         for (int k = 0; k < a->rounds; k++, p += 64) a->flag[r * a->rounds + k] = (_Atomic uint64_t *)(void *)p;
+        a->pub[r] = (_Atomic uint64_t *)(void *)p;
+        p += 64;
         if (r == 0) {
             a->result[0] = (int64_t *)(void *)p;
             a->result[1] = (int64_t *)(void *)(p + vbytes);
@@ -136,6 +143,7 @@ static int ar_shm_setup(allreduce *a, rg_error *err)
         a->parts[r] = (const int64_t *)(void *)p;
     }
     for (int k = 0; k < a->rounds; k++) atomic_init(a->flag[a->rank * a->rounds + k], 0);
+    atomic_init(a->pub[a->rank], 0);
     /* one slice per rank, a multiple of 16 elements: whole cache lines
      * of the int64 sum and of the float share area */
     a->chunk = ((a->len + (size_t)a->size - 1) / (size_t)a->size + 15) / 16 * 16;
@@ -291,7 +299,27 @@ int allreduce_scatter(allreduce *a, double timeout, const int64_t *const **part,
         if ((rc = ar_barrier(a, timeout, waited, err)) != 0) return rc;
         *nparts = a->size;
     }
+    a->calls++;
     return 0;
+}
+
+/* Publication: rank r raises pub[r] to the number of the call it is in
+ * (release, after the final writes of the published elements); a reader
+ * in the same call sees that number (acquire) and may then read them.
+ * r writes its contribution again only in its next call, after the
+ * gather barrier of this one, which no reader has passed while it still
+ * reads: so no published element can change under the reader.  A reader
+ * cannot see a later call's number: r would need the reader's gather. */
+void allreduce_publish(allreduce *a)
+{
+    if (a->kind != AR_SHM) return;
+    atomic_store_explicit(a->pub[a->rank], a->calls + 1, memory_order_release);
+}
+
+const int64_t *allreduce_published(const allreduce *a, int r)
+{
+    if (a->kind != AR_SHM || r < 0 || r >= a->size) return NULL;
+    return atomic_load_explicit(a->pub[r], memory_order_acquire) == a->calls + 1 ? a->parts[r] : NULL;
 }
 
 int allreduce_gather(allreduce *a, double timeout, double *waited, rg_error *err)

@@ -1,7 +1,7 @@
 /** \file mpi_allreduce.c  MPI tests of the step's int64 sum over ranks
  *  (allreduce.h): allreduce_sum and its two halves (scatter with the
  *  parts, gather), the slices, allreduce_peek and the shared float area,
- *  the 64-byte alignment
+ *  the early publication of a contribution, the 64-byte alignment
  *  of the contribution buffers and the share area, for the kind riskgrid
  *  picks on one node ("shm"; "none" at 1 rank) and for the MPI fallback
  *  (RISKGRID_ALLREDUCE=mpi).
@@ -124,6 +124,57 @@ static void run_kind(const char *env, const char *want_kind)
     unsetenv("RISKGRID_ALLREDUCE");
 }
 
+/* allreduce_publish / allreduce_published: NULL for every rank until it
+ * publishes in the current call (the previous call's publication does
+ * not count), then its contribution, final outside its slice; NULL
+ * always unless in shared memory; the sums are unchanged. */
+static void run_publish(const char *env)
+{
+    const size_t len = 3269;
+    allreduce *a = NULL;
+    rg_error err;
+    error_clear(&err);
+    if (env != NULL) setenv("RISKGRID_ALLREDUCE", env, 1);
+    else unsetenv("RISKGRID_ALLREDUCE");
+    assert_int_equal(allreduce_new(MPI_COMM_WORLD, len, &a, &err), 0);
+    for (int k = 0; k < 4; k++) {
+        const int shm = strcmp(allreduce_kind(a), "shm") == 0;
+        int64_t *buf = allreduce_buf(a);
+        const int64_t *sum = NULL;
+        double waited = 0.0;
+        size_t bad = 0;
+        for (size_t i = 0; i < len; i++) buf[i] = contrib(g_rank, i, k);
+        MPI_Barrier(MPI_COMM_WORLD);
+        for (int r = 0; r < g_size; r++) CHECK(allreduce_published(a, r) == NULL, "call %d: rank %d published before it did", k, r);
+        CHECK(allreduce_published(a, -1) == NULL && allreduce_published(a, g_size) == NULL, "a rank out of range");
+        MPI_Barrier(MPI_COMM_WORLD);  /* everyone has looked before anyone publishes */
+        allreduce_publish(a);
+        MPI_Barrier(MPI_COMM_WORLD);
+        for (int r = 0; r < g_size; r++) {
+            const int64_t *c = allreduce_published(a, r);
+            size_t lo = 0, hi = 0, wrong = 0;
+            CHECK((c != NULL) == shm, "call %d: rank %d's publication %s", k, r, c != NULL ? "seen outside shared memory" : "not seen");
+            if (c == NULL) continue;
+            allreduce_slice(a, r, &lo, &hi);
+            for (size_t i = 0; i < len; i++) wrong += (i < lo || i >= hi) && c[i] != contrib(r, i, k);
+            CHECK(wrong == 0, "call %d: %zu elements of rank %d's published contribution wrong", k, wrong, r);
+        }
+        assert_int_equal(allreduce_sum(a, 30.0, &sum, &waited, &err), 0);
+        for (size_t i = 0; i < len; i++) bad += sum[i] != expect(i, k);
+        CHECK(bad == 0, "call %d: %zu wrong elements in the sum after publishing", k, bad);
+    }
+    allreduce_free(a);
+    agree_checks();
+    unsetenv("RISKGRID_ALLREDUCE");
+}
+
+static void test_publish(void **state)
+{
+    (void)state;
+    run_publish(NULL);
+    run_publish("mpi");
+}
+
 static void test_shared_memory(void **state)
 {
     (void)state;
@@ -141,6 +192,7 @@ int main(int argc, char **argv)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_shared_memory),
         cmocka_unit_test(test_mpi_fallback),
+        cmocka_unit_test(test_publish),
     };
     return mpi_check_main(argc, argv, "mpi_allreduce", tests, NULL, NULL);
 }

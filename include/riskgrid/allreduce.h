@@ -79,6 +79,20 @@ int allreduce_scatter(allreduce *a, double timeout, const int64_t *const **part,
  *  sum (n small: it reads every part). */
 void allreduce_peek(const allreduce *a, size_t off, size_t n, int64_t *out);
 
+/** Optional, before allreduce_scatter: the elements of this call's
+ *  contribution that the caller's ranks agree to read early (riskgrid:
+ *  the W1 rows that lie wholly in the reader's slice) are final and will
+ *  not change before the next call (a no-op unless the kind is "shm"). */
+void allreduce_publish(allreduce *a);
+
+/** Rank r's contribution when r has published it in the current call
+ *  (the one whose scatter this rank has not yet returned from), else
+ *  NULL, also when the kind is not "shm".  The published elements stay
+ *  valid until this rank's allreduce_gather; the others may still be
+ *  written until the scatter.  Reading early only moves work before the
+ *  scatter: the sum is the same. */
+const int64_t *allreduce_published(const allreduce *a, int r);
+
 /** Second half (collective): every rank is past its scatter half. */
 int allreduce_gather(allreduce *a, double timeout, double *waited, rg_error *err);
 
