@@ -6,7 +6,8 @@
 # default itself on a CPU without AVX-512; on a CPU without AVX2 riskgrid
 # falls back to the portable ones) give the same bits as the default
 # (AVX-512 where the CPU has it), and so does the MPI reduction
-# (RISKGRID_ALLREDUCE=mpi) instead of the shared-memory one; at 2 rows
+# (RISKGRID_ALLREDUCE=mpi) instead of the shared-memory one, and the
+# ordered sum with the early pull at 2 ranks (RISKGRID_EARLY_PULL=1); at 2 rows
 # per shard (row mode) and at 12 (per-shard addends).
 source "$(dirname "$0")/common.sh"
 "$RISKGRID" gen --rows 3000 --seed 11 --out "$WORK/d.csv" 2>/dev/null
@@ -27,6 +28,11 @@ RISKGRID_KERNELS=avx2 mpirun_rg 2 run "$WORK/job.ini" --quiet --out "$WORK/avx2.
 RISKGRID_ALLREDUCE=mpi mpirun_rg 3 run "$WORK/job.ini" --quiet --out "$WORK/mpi.h5" || fail "run with the MPI reduction"
 "$RG_H5CMP" "$WORK/out1.h5" "$WORK/mpi.h5" /model /train /eval /data /grid \
   || fail "the MPI and the shared-memory reductions differ"
+# the ordered sum with the early pull of the other rank's rows (2 ranks in
+# shared memory; on by size only for large models, forced here)
+RISKGRID_EARLY_PULL=1 mpirun_rg 2 run "$WORK/job.ini" --quiet --out "$WORK/early.h5" || fail "run with the early pull"
+"$RG_H5CMP" "$WORK/out1.h5" "$WORK/early.h5" /model /train /eval /data /grid \
+  || fail "the ordered sum with the early pull and 1 rank differ"
 # 12 rows per shard: per-shard fixed-point addends instead of row mode
 # (shardgrad.h); the same guarantees
 for np in 1 3; do
@@ -35,11 +41,13 @@ for np in 1 3; do
 done
 RISKGRID_KERNELS=generic mpirun_rg 2 run "$WORK/job.ini" --quiet --set train.batch_size=192 --out "$WORK/b192_g.h5" \
   || fail "batch 192 with generic kernels"
-for o in b192_3 b192_g; do
+RISKGRID_EARLY_PULL=1 mpirun_rg 2 run "$WORK/job.ini" --quiet --set train.batch_size=192 --out "$WORK/b192_e.h5" \
+  || fail "batch 192 with the early pull"
+for o in b192_3 b192_g b192_e; do
   "$RG_H5CMP" "$WORK/b192_1.h5" "$WORK/$o.h5" /model /train /eval /data /grid \
     || fail "batch 192: $o differs from 1 rank"
 done
 # and the check can fail: a different seed must differ
 mpirun_rg 2 run "$WORK/job.ini" --quiet --set train.seed=8 --out "$WORK/other.h5"
 if "$RG_H5CMP" "$WORK/out1.h5" "$WORK/other.h5" /model >/dev/null; then fail "different seeds gave the same model"; fi
-echo "determinism: 1, 2, 3, 4 ranks and both kernel variants and both reductions bitwise identical (row mode), and per-shard mode at batch 192"
+echo "determinism: 1, 2, 3, 4 ranks and both kernel variants, both reductions and the early pull bitwise identical (row mode), and per-shard mode at batch 192"
