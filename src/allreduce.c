@@ -67,7 +67,6 @@ struct allreduce {
     _Atomic uint64_t **pub;     /* AR_SHM: [r], the last call rank r published */
     int rounds;                 /* ceil(log2 P) */
     uint64_t episode;           /* barriers this rank has entered */
-    uint64_t calls;             /* scatter halves this rank has completed */
 };
 
 const char *allreduce_kind(const allreduce *a)
@@ -299,8 +298,15 @@ int allreduce_scatter(allreduce *a, double timeout, const int64_t *const **part,
         if ((rc = ar_barrier(a, timeout, waited, err)) != 0) return rc;
         *nparts = a->size;
     }
-    a->calls++;
     return 0;
+}
+
+/* The 1-based number of the call this rank is in, before its scatter
+ * barrier: every call in shared memory passes two barriers (scatter and
+ * gather), so that is episode / 2 + 1. */
+static uint64_t ar_call(const allreduce *a)
+{
+    return a->episode / 2 + 1;
 }
 
 /* Publication: rank r raises pub[r] to the number of the call it is in
@@ -313,13 +319,13 @@ int allreduce_scatter(allreduce *a, double timeout, const int64_t *const **part,
 void allreduce_publish(allreduce *a)
 {
     if (a->kind != AR_SHM) return;
-    atomic_store_explicit(a->pub[a->rank], a->calls + 1, memory_order_release);
+    atomic_store_explicit(a->pub[a->rank], ar_call(a), memory_order_release);
 }
 
 const int64_t *allreduce_published(const allreduce *a, int r)
 {
     if (a->kind != AR_SHM || r < 0 || r >= a->size) return NULL;
-    return atomic_load_explicit(a->pub[r], memory_order_acquire) == a->calls + 1 ? a->parts[r] : NULL;
+    return atomic_load_explicit(a->pub[r], memory_order_acquire) == ar_call(a) ? a->parts[r] : NULL;
 }
 
 int allreduce_gather(allreduce *a, double timeout, double *waited, rg_error *err)

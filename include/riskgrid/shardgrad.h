@@ -112,8 +112,8 @@ void shardgrad_sum_begin(shardgrad *g, int exponent, int headroom);
 void shardgrad_sum_rows(shardgrad *g, int f_begin, int f_end, int64_t *acc);
 void shardgrad_sum_end(shardgrad *g, int64_t *acc, int *es);
 
-/** A hint for the shardgrad_sum_rows calls until the next
- *  shardgrad_sum_begin: read [p, p + bytes) into this core's cache, a few
+/** A hint for the shardgrad_sum_rows calls until shardgrad_sum_end (or
+ *  the next shardgrad_sum_begin): read [p, p + bytes) into this core's cache, a few
  *  lines per register tile, so that data another core wrote is near when
  *  the caller reads it next (the step's optimiser reads the other rank's
  *  contribution).  It never changes a result; bytes = 0 clears it.  Only
