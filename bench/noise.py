@@ -65,11 +65,15 @@ def main():
     before = snapshot()
     t0 = time.monotonic()
     time.sleep(a.span)
+    ended_early = proc.poll() is not None
     after = snapshot()
     span = time.monotonic() - t0
     rc = proc.wait()
-    if proc.returncode is not None and rc != 0:
-        print(f"noise.py: the command exited with {rc}; the window may not have been inside its run", file=sys.stderr)
+    if rc != 0:
+        print(f"noise.py: the command exited with {rc}", file=sys.stderr)
+    if ended_early:
+        print("noise.py: the command ended before the window closed: lengthen the run or shorten --at/--for",
+              file=sys.stderr)
     rows = []
     for key, (comm, cpu, slices) in after.items():
         if key in before and slices > before[key][2] and key[0] != str(os.getpid()):
