@@ -18,6 +18,8 @@
  */
 #include "riskgrid/mlp.h"
 
+#include <assert.h>
+
 #include "riskgrid/rng.h"
 
 #include <cblas.h>
@@ -75,6 +77,36 @@ mlp_layout mlp_layout_of(const mlp_shape *s)
     L.b2 = L.w2 + H * C;
     L.n = L.b2 + C;
     return L;
+}
+
+size_t mlp_block_index(const mlp_shape *s, int h0, int h1, size_t i)
+{
+    const size_t F = (size_t)s->n_in, H = (size_t)s->n_hidden, C = (size_t)s->n_out;
+    const size_t Hb = (size_t)(h1 - h0), o = (size_t)h0;
+    const mlp_layout L = mlp_layout_of(s);
+    assert(0 <= h0 && h0 < h1 && h1 <= s->n_hidden && i < F * Hb + Hb + Hb * C + C);
+    if (i < F * Hb) return L.w1 + i / Hb * H + o + i % Hb;
+    i -= F * Hb;
+    if (i < Hb) return L.b1 + o + i;
+    i -= Hb;
+    if (i < Hb * C) return L.w2 + o * C + i;
+    return L.b2 + (i - Hb * C);
+}
+
+void mlp_block_get(const mlp_shape *s, int h0, int h1, const float *full, float *block)
+{
+    mlp_shape b = *s;
+    b.n_hidden = h1 - h0;
+    const size_t n = mlp_layout_of(&b).n;
+    for (size_t i = 0; i < n; i++) block[i] = full[mlp_block_index(s, h0, h1, i)];
+}
+
+void mlp_block_put(const mlp_shape *s, int h0, int h1, const float *block, float *full)
+{
+    mlp_shape b = *s;
+    b.n_hidden = h1 - h0;
+    const size_t n = mlp_layout_of(&b).n;
+    for (size_t i = 0; i < n; i++) full[mlp_block_index(s, h0, h1, i)] = block[i];
 }
 
 /* Precondition of every kernel: w was made for exactly this shape and

@@ -295,21 +295,34 @@ SG_INLINE void sg_z1_generic(const float *const *x, int R, int F, const float *W
     }
 }
 
-/* The z2 dot product: lane partial sums, then the fixed tree. */
-SG_INLINE float sg_dot16(const float *a, const float *w, int H)
+/* The z2 dot product's lane chains, continued: p[l] = fma chain over h =
+ * l, l+16, ... (h < H) of a[h] w[h], starting from the p[l] given. */
+SG_INLINE void sg_chain16(float *p, const float *a, const float *w, int H)
 {
-    float p[SG_LANES], q[8], r[4], t[2];
-    for (int l = 0; l < SG_LANES; l++) p[l] = 0.0f;
     for (int h0 = 0; h0 < H; h0 += SG_LANES)
         for (int l = 0; l < SG_LANES; l++) {
             /* lanes past H multiply 0 by 0, as the masked vector loads do */
             const float av = h0 + l < H ? a[h0 + l] : 0.0f, wv = h0 + l < H ? w[h0 + l] : 0.0f;
             p[l] = fmaf(av, wv, p[l]);
         }
+}
+
+/* The fixed tree over the 16 lanes (shardgrad.h). */
+SG_INLINE float sg_tree16(const float *p)
+{
+    float q[8], r[4], t[2];
     for (int l = 0; l < 8; l++) q[l] = p[l] + p[l + 8];
     for (int l = 0; l < 4; l++) r[l] = q[l] + q[l + 4];
     for (int l = 0; l < 2; l++) t[l] = r[l] + r[l + 2];
     return t[0] + t[1];
+}
+
+/* The z2 dot product: lane chains from 0, then the fixed tree. */
+SG_INLINE float sg_dot16(const float *a, const float *w, int H)
+{
+    float p[SG_LANES] = {0};
+    sg_chain16(p, a, w, H);
+    return sg_tree16(p);
 }
 
 /* The fixed-point value of one addend, floor(p) of p = v 2^S, as
@@ -447,6 +460,8 @@ SG_CLONES static void sg_gw1_rows_generic(const shardgrad *g, int fb, int fe, in
     }
 }
 
+SG_CLONES static void sg_back_generic(shardgrad *g);
+
 /* Everything of forward_backward except z1 (sg_rest_avx512 is the same
  * arithmetic with vectors). */
 SG_CLONES static void sg_rest(shardgrad *g, const float *params, const int32_t *y, double *loss)
@@ -463,6 +478,14 @@ SG_CLONES static void sg_rest(shardgrad *g, const float *params, const int32_t *
     for (int s = 0; s < ns; s++)
         loss[s] = mlp_loss_rows(sh, g->p + (size_t)s * (size_t)m * (size_t)C, y + (size_t)s * (size_t)m, m);
     mlp_output_grad(sh, g->p, y, R);
+    sg_back_generic(g);
+}
+
+/* The backward pass from dZ2 in g->p: dZ1, then per shard gb1, gW2, gb2. */
+SG_CLONES static void sg_back_generic(shardgrad *g)
+{
+    const mlp_shape *sh = &g->shape;
+    const int H = sh->n_hidden, C = sh->n_out, m = g->rows, ns = g->n_shards, R = ns * m;
 
     /* dZ1 = (dZ2 W2^T) .* [a1 > 0] */
     for (int r = 0; r < R; r++) {
@@ -506,6 +529,23 @@ SG_CLONES static void sg_fb_generic(shardgrad *g, const float *params, const flo
     sg_z1_generic(x, g->n_shards * g->rows, g->shape.n_in, params + g->L.w1, params + g->L.b1,
                   g->shape.n_hidden, g->a1);
     sg_rest(g, params, y, loss);
+}
+
+/* The hidden split's pieces of sg_fb_generic (shardgrad_forward_rows,
+ * shardgrad_z2_lanes). */
+SG_CLONES static void sg_z1_only_generic(shardgrad *g, const float *params)
+{
+    sg_z1_generic(g->xr, g->n_shards * g->rows, g->shape.n_in, params + g->L.w1, params + g->L.b1,
+                  g->shape.n_hidden, g->a1);
+}
+
+SG_CLONES static void sg_lanes_generic(const shardgrad *g, float *lanes)
+{
+    const int H = g->shape.n_hidden, C = g->shape.n_out, R = g->n_shards * g->rows;
+    for (int r = 0; r < R; r++)
+        for (int c = 0; c < C; c++)
+            sg_chain16(lanes + ((size_t)r * (size_t)C + (size_t)c) * SG_LANES, g->a1 + (size_t)r * (size_t)H,
+                       g->w2t + (size_t)c * (size_t)H, H);
 }
 
 /* ------------------------------------------------------------------ */
@@ -774,14 +814,20 @@ static SG_AVX512 void sg_gw1_avx512(shardgrad *g, int fb, int fe, int add, doubl
 #undef SG_GW1_RUN
 #undef SG_GW1_RUN_F
 
-/* sg_dot16 with vectors: the same lane chains and the same tree. */
-static inline SG_AVX512 float sg_dot16_avx512(const float *a, const float *w, int H)
+/* sg_chain16 with vectors: the lane chains continued from p. */
+static inline SG_AVX512 __m512 sg_chain16_avx512(__m512 p, const float *a, const float *w, int H)
 {
-    __m512 p = _mm512_setzero_ps();
     for (int h0 = 0; h0 < H; h0 += 16) {
         const __mmask16 mk = sg_mask(h0, H);
         p = _mm512_fmadd_ps(sg_load(mk, a + h0), sg_load(mk, w + h0), p);
     }
+    return p;
+}
+
+/* sg_dot16 with vectors: the same lane chains and the same tree. */
+static inline SG_AVX512 float sg_dot16_avx512(const float *a, const float *w, int H)
+{
+    const __m512 p = sg_chain16_avx512(_mm512_setzero_ps(), a, w, H);
     /* q[l] = p[l] + p[l+8]; r[l] = q[l] + q[l+4]; t[l] = r[l] + r[l+2]; t0 + t1 */
     const __m256 q = _mm256_add_ps(_mm512_castps512_ps256(p),
                                    _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(p), 1)));
@@ -790,13 +836,14 @@ static inline SG_AVX512 float sg_dot16_avx512(const float *a, const float *w, in
     return _mm_cvtss_f32(_mm_add_ss(t, _mm_shuffle_ps(t, t, 1)));
 }
 
+static SG_AVX512 void sg_back_avx512(shardgrad *g);
+
 /* sg_rest with vectors, loop for loop the same arithmetic. */
 static SG_AVX512 void sg_rest_avx512(shardgrad *g, const float *params, const int32_t *y, double *loss)
 {
     const mlp_shape *sh = &g->shape;
     const int H = sh->n_hidden, C = sh->n_out, m = g->rows, ns = g->n_shards, R = ns * m;
     const float *b2 = params + g->L.b2;
-    const __m512 zero = _mm512_setzero_ps();
 
     for (int r = 0; r < R; r++)
         for (int c = 0; c < C; c++)
@@ -806,6 +853,15 @@ static SG_AVX512 void sg_rest_avx512(shardgrad *g, const float *params, const in
     for (int s = 0; s < ns; s++)
         loss[s] = mlp_loss_rows(sh, g->p + (size_t)s * (size_t)m * (size_t)C, y + (size_t)s * (size_t)m, m);
     mlp_output_grad(sh, g->p, y, R);
+    sg_back_avx512(g);
+}
+
+/* sg_back_generic with vectors. */
+static SG_AVX512 void sg_back_avx512(shardgrad *g)
+{
+    const mlp_shape *sh = &g->shape;
+    const int H = sh->n_hidden, C = sh->n_out, m = g->rows, ns = g->n_shards, R = ns * m;
+    const __m512 zero = _mm512_setzero_ps();
 
     for (int r = 0; r < R; r++) {
         float *d = g->d1 + (size_t)r * (size_t)H;
@@ -975,6 +1031,18 @@ static SG_AVX512 void sg_fb_avx512(shardgrad *g, const float *params, const floa
                  g->shape.n_hidden, g->a1);
     sg_rest_avx512(g, params, y, loss);
 }
+
+/* sg_lanes_generic with vectors. */
+static SG_AVX512 void sg_lanes_avx512(const shardgrad *g, float *lanes)
+{
+    const int H = g->shape.n_hidden, C = g->shape.n_out, R = g->n_shards * g->rows;
+    for (int r = 0; r < R; r++)
+        for (int c = 0; c < C; c++) {
+            float *p = lanes + ((size_t)r * (size_t)C + (size_t)c) * SG_LANES;
+            _mm512_storeu_ps(p, sg_chain16_avx512(_mm512_loadu_ps(p), g->a1 + (size_t)r * (size_t)H,
+                                                  g->w2t + (size_t)c * (size_t)H, H));
+        }
+}
 #endif
 
 /* ------------------------------------------------------------------ */
@@ -1048,8 +1116,8 @@ void shardgrad_forward_backward(shardgrad *g, const float *params, const float *
     shardgrad_forward_backward_rows(g, params, g->xr_own, y, n_shards, loss);
 }
 
-void shardgrad_forward_backward_rows(shardgrad *g, const float *params, const float *const *x,
-                                     const int32_t *y, int n_shards, double *loss)
+/* The step's rows and W2 transposed, before a forward pass. */
+static void sg_setup(shardgrad *g, const float *params, const float *const *x, int n_shards)
 {
     const int H = g->shape.n_hidden, C = g->shape.n_out;
     const float *W2 = params + g->L.w2;
@@ -1058,6 +1126,12 @@ void shardgrad_forward_backward_rows(shardgrad *g, const float *params, const fl
     g->xr = x;
     for (int h = 0; h < H; h++)
         for (int c = 0; c < C; c++) g->w2t[(size_t)c * (size_t)H + (size_t)h] = W2[(size_t)h * (size_t)C + (size_t)c];
+}
+
+void shardgrad_forward_backward_rows(shardgrad *g, const float *params, const float *const *x,
+                                     const int32_t *y, int n_shards, double *loss)
+{
+    sg_setup(g, params, x, n_shards);
 #if SG_HAVE_AVX512
     if (shardgrad_variant() == SHARDGRAD_AVX512) {
         sg_fb_avx512(g, params, x, y, loss);
@@ -1066,6 +1140,64 @@ void shardgrad_forward_backward_rows(shardgrad *g, const float *params, const fl
     }
 #endif
     sg_fb_generic(g, params, x, y, loss);
+    if (g->rowq) sg_rows_prep_generic(g);
+}
+
+void shardgrad_forward_rows(shardgrad *g, const float *params, const float *const *rows, int n_shards)
+{
+    sg_setup(g, params, rows, n_shards);
+#if SG_HAVE_AVX512
+    if (shardgrad_variant() == SHARDGRAD_AVX512) {
+        sg_z1_avx512(rows, n_shards * g->rows, g->shape.n_in, params + g->L.w1, params + g->L.b1,
+                     g->shape.n_hidden, g->a1);
+        return;
+    }
+#endif
+    sg_z1_only_generic(g, params);
+}
+
+void shardgrad_z2_lanes(const shardgrad *g, float *lanes)
+{
+    assert(g->shape.n_hidden % SG_LANES == 0);
+#if SG_HAVE_AVX512
+    if (shardgrad_variant() == SHARDGRAD_AVX512) {
+        sg_lanes_avx512(g, lanes);
+        return;
+    }
+#endif
+    sg_lanes_generic(g, lanes);
+}
+
+void shardgrad_output(shardgrad *g, const float *params, const float *lanes, const int32_t *y, double *loss)
+{
+    const mlp_shape *sh = &g->shape;
+    const int C = sh->n_out, m = g->rows, ns = g->n_shards, R = ns * m;
+    const float *b2 = params + g->L.b2;
+    for (int r = 0; r < R; r++)
+        for (int c = 0; c < C; c++)
+            g->p[(size_t)r * (size_t)C + (size_t)c] =
+                sg_tree16(lanes + ((size_t)r * (size_t)C + (size_t)c) * SG_LANES) + b2[c];
+    mlp_output(sh, g->p, R);
+    for (int s = 0; s < ns; s++)
+        loss[s] = mlp_loss_rows(sh, g->p + (size_t)s * (size_t)m * (size_t)C, y + (size_t)s * (size_t)m, m);
+    mlp_output_grad(sh, g->p, y, R);
+}
+
+float *shardgrad_dz2(shardgrad *g)
+{
+    return g->p;
+}
+
+void shardgrad_backward(shardgrad *g)
+{
+#if SG_HAVE_AVX512
+    if (shardgrad_variant() == SHARDGRAD_AVX512) {
+        sg_back_avx512(g);
+        if (g->rowq) sg_rows_prep_avx512(g);
+        return;
+    }
+#endif
+    sg_back_generic(g);
     if (g->rowq) sg_rows_prep_generic(g);
 }
 

@@ -412,6 +412,86 @@ static void test_rows_by_pointer(void **state)
     shardgrad_set_variant(SHARDGRAD_GENERIC);
 }
 
+/* The hidden split (shardgrad_forward_rows .. shardgrad_backward, docs/
+ * design-hidden-split.md): two workspaces for the halves [0, H/2) and
+ * [H/2, H) of the hidden units, the second continuing the first's z2
+ * lanes and handing its dZ2 back, give the whole model's losses, every
+ * fixed-point sum at its place in the whole vector (b2 in both), and as
+ * shard exponents the whole model's when maximised over the halves; and
+ * the pieces on the whole model give forward_backward's bits.  Row mode
+ * and per-shard mode, sigmoid and softmax, every variant. */
+static void test_hidden_split(void **state)
+{
+    (void)state;
+    static const int hs[][4] = {{4, 64, 1, 2}, {23, 128, 1, 2}, {9, 32, 3, 4}, {23, 128, 1, 16}, {13, 64, 3, 7}};
+    for (int v = SHARDGRAD_GENERIC; v < SHARDGRAD_N_VARIANTS; v++) {
+        if (shardgrad_set_variant(v) != 0) continue;
+        for (size_t k = 0; k < sizeof hs / sizeof hs[0]; k++) {
+            problem p = make_problem(hs[k][0], hs[k][1], hs[k][2], 5, hs[k][3], 81 + k);
+            const int H = p.s.n_hidden, C = p.s.n_out, half = H / 2;
+            const size_t n = p.L.n, R = (size_t)p.ns * (size_t)p.m, nl = R * (size_t)C * 16;
+            double loss[3][5];
+            int es[4][5];
+            int64_t *acc[4];
+            float *lanes = xcalloc(nl, sizeof *lanes), *bp[2];
+            const float **rows = xcalloc(R, sizeof *rows);
+            shardgrad *full = shardgrad_new(&p.s, p.ns, p.m), *gb[2];
+            mlp_shape sb = p.s;
+            int e = EXACTSUM_EXP_ZERO, hr;
+            assert_non_null(full);
+            hr = headroom_of(full, p.ns);
+            for (size_t r = 0; r < R; r++) rows[r] = p.x + r * (size_t)p.s.n_in;
+            for (int i = 0; i < 4; i++) acc[i] = xcalloc(n, sizeof *acc[i]);
+            /* the whole model, with the exact maximum exponent */
+            shardgrad_forward_backward(full, p.params, p.x, p.y, p.ns, loss[0]);
+            shardgrad_sum(full, 0, p.s.n_in, 0, hr, acc[0], es[0]);
+            for (int s = 0; s < p.ns; s++) e = es[0][s] > e ? es[0][s] : e;
+            shardgrad_sum(full, 0, p.s.n_in, e, hr, acc[0], es[0]);
+            /* the pieces on the whole model */
+            shardgrad_forward_rows(full, p.params, rows, p.ns);
+            shardgrad_z2_lanes(full, lanes);
+            shardgrad_output(full, p.params, lanes, p.y, loss[1]);
+            shardgrad_backward(full);
+            shardgrad_sum(full, 0, p.s.n_in, e, hr, acc[1], es[1]);
+            assert_memory_equal(loss[0], loss[1], (size_t)p.ns * sizeof loss[0][0]);
+            assert_memory_equal(acc[0], acc[1], n * sizeof *acc[0]);
+            assert_memory_equal(es[0], es[1], (size_t)p.ns * sizeof es[0][0]);
+            /* two halves */
+            sb.n_hidden = half;
+            memset(lanes, 0, nl * sizeof *lanes);
+            for (int b = 0; b < 2; b++) {
+                bp[b] = xcalloc(mlp_layout_of(&sb).n, sizeof *bp[b]);
+                mlp_block_get(&p.s, b * half, (b + 1) * half, p.params, bp[b]);
+                gb[b] = shardgrad_new(&sb, p.ns, p.m);
+                assert_non_null(gb[b]);
+                assert_int_equal(headroom_of(gb[b], p.ns), hr);
+                shardgrad_forward_rows(gb[b], bp[b], rows, p.ns);
+            }
+            shardgrad_z2_lanes(gb[0], lanes);
+            shardgrad_z2_lanes(gb[1], lanes);
+            shardgrad_output(gb[1], bp[1], lanes, p.y, loss[2]);
+            assert_memory_equal(loss[0], loss[2], (size_t)p.ns * sizeof loss[0][0]);
+            memcpy(shardgrad_dz2(gb[0]), shardgrad_dz2(gb[1]), R * (size_t)C * sizeof(float));
+            for (int b = 0; b < 2; b++) {
+                const size_t nb = mlp_layout_of(&sb).n;
+                shardgrad_backward(gb[b]);
+                shardgrad_sum(gb[b], 0, p.s.n_in, e, hr, acc[2 + b], es[2 + b]);
+                for (size_t i = 0; i < nb; i++)
+                    if (acc[2 + b][i] != acc[0][mlp_block_index(&p.s, b * half, (b + 1) * half, i)])
+                        fail_msg("variant %d shape %zu half %d: element %zu of %zu differs", v, k, b, i, nb);
+            }
+            for (int s = 0; s < p.ns; s++) assert_int_equal(es[0][s], es[2][s] > es[3][s] ? es[2][s] : es[3][s]);
+            for (int b = 0; b < 2; b++) { shardgrad_free(gb[b]); free(bp[b]); }
+            for (int i = 0; i < 4; i++) free(acc[i]);
+            shardgrad_free(full);
+            free(lanes);
+            free((void *)rows);
+            free_problem(&p);
+        }
+    }
+    shardgrad_set_variant(SHARDGRAD_GENERIC);
+}
+
 static void test_new_preconditions(void **state)
 {
     (void)state;
@@ -436,6 +516,7 @@ int main(void)
         cmocka_unit_test(test_variants_agree),
         cmocka_unit_test(test_prediction_and_nonfinite),
         cmocka_unit_test(test_rows_by_pointer),
+        cmocka_unit_test(test_hidden_split),
         cmocka_unit_test(test_new_preconditions),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -36,6 +36,17 @@ typedef struct mlp_layout {
 
 mlp_layout mlp_layout_of(const mlp_shape *s);
 
+/** A block of hidden units [h0, h1) of the model s as a model of its own
+ *  (n_hidden = h1 - h0, everything else as s): element i of that model's
+ *  parameter array is element mlp_block_index(s, h0, h1, i) of s's (its
+ *  W1 columns, b1 entries and W2 rows; b2 belongs to every block).
+ *  Requires 0 <= h0 < h1 <= n_hidden and i < the block's layout n. */
+size_t mlp_block_index(const mlp_shape *s, int h0, int h1, size_t i);
+/** block[i] = full[mlp_block_index(s, h0, h1, i)] for the whole block. */
+void mlp_block_get(const mlp_shape *s, int h0, int h1, const float *full, float *block);
+/** full[mlp_block_index(s, h0, h1, i)] = block[i] for the whole block. */
+void mlp_block_put(const mlp_shape *s, int h0, int h1, const float *block, float *full);
+
 /** Scratch memory for batches of up to max_rows rows (both precisions). */
 typedef struct mlp_work mlp_work;
 mlp_work *mlp_work_new(const mlp_shape *s, int max_rows);

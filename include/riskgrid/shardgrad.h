@@ -86,6 +86,34 @@ void shardgrad_forward_backward(shardgrad *g, const float *params, const float *
 void shardgrad_forward_backward_rows(shardgrad *g, const float *params, const float *const *rows,
                                      const int32_t *y, int n_shards, double *loss);
 
+/** The forward and backward pass in pieces, for a rank that holds only
+ *  some hidden units of a larger model (docs/design-hidden-split.md: the
+ *  model of this workspace is that rank's block of hidden units, all other
+ *  sizes as in the whole model):
+ *   shardgrad_forward_rows  z1 and a1 of this model's hidden units (the
+ *                           same chain per value as in the whole model);
+ *   shardgrad_z2_lanes      continues z2's lane chains (the file
+ *                           comment's p[l]) over this model's hidden
+ *                           units: lanes[(r C + c) 16 + l], in and out,
+ *                           start from 0 for the first block of units;
+ *                           H must be a multiple of 16, so that a unit's
+ *                           lane is the same in the whole model;
+ *   shardgrad_output        the tree, b2, the output map, each shard's
+ *                           loss and dZ2 (in shardgrad_dz2) from the
+ *                           finished lanes;
+ *   shardgrad_backward      the rest of the backward pass from the dZ2 in
+ *                           shardgrad_dz2 (written there by the caller
+ *                           when another rank computed it).
+ *  On one rank, forward_rows + z2_lanes from 0 + output + backward give
+ *  exactly shardgrad_forward_backward_rows.  The row pointers stay in use
+ *  as for shardgrad_forward_backward_rows. */
+void shardgrad_forward_rows(shardgrad *g, const float *params, const float *const *rows, int n_shards);
+void shardgrad_z2_lanes(const shardgrad *g, float *lanes);
+void shardgrad_output(shardgrad *g, const float *params, const float *lanes, const int32_t *y, double *loss);
+/** [n_shards * rows][C]: P after shardgrad_output's output map, then dZ2. */
+float *shardgrad_dz2(shardgrad *g);
+void shardgrad_backward(shardgrad *g);
+
 /** The fixed-point sum over the shards of the last forward_backward, in
  *  pieces: rows [f_begin, f_end) of the W1 block of acc are OVERWRITTEN
  *  with sum_s q(gW1_s) (q as in the file comment).  Call with consecutive ranges from
