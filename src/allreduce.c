@@ -328,6 +328,24 @@ const int64_t *allreduce_published(const allreduce *a, int r)
     return atomic_load_explicit(a->pub[r], memory_order_acquire) == ar_call(a) ? a->parts[r] : NULL;
 }
 
+int allreduce_wait_published(const allreduce *a, int r, double timeout, const int64_t **out, double *waited,
+                             rg_error *err)
+{
+    ar_wait w;
+    *waited = 0.0;
+    *out = NULL;
+    if (a->kind != AR_SHM || r < 0 || r >= a->size)
+        return error_set(err, ERR_INTERNAL, "allreduce_wait_published: no shared-memory contribution of rank %d", r);
+    ar_wait_start(&w);
+    while ((*out = allreduce_published(a, r)) == NULL)
+        if (ar_backoff(&w, timeout)) {
+            *waited = w.waited;
+            return error_set(err, ERR_MPI, "rank %d waited %.0f s for rank %d", a->rank, w.waited, r);
+        }
+    *waited = w.waited;
+    return 0;
+}
+
 int allreduce_gather(allreduce *a, double timeout, double *waited, rg_error *err)
 {
     int rc = 0;

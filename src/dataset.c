@@ -14,6 +14,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <hdf5.h>
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -1086,6 +1087,72 @@ void dataset_free(dataset *ds)
     free(ds->train.shard_off); free(ds->train.x); free(ds->train.y); free(ds->train.gid);
     free(ds->test.shard_off); free(ds->test.x); free(ds->test.y); free(ds->test.gid);
     free(ds);
+}
+
+void dataset_part_free(dataset_part *p)
+{
+    if (p == NULL) return;
+    free(p->shard_off); free(p->x); free(p->y); free(p->gid);
+    memset(p, 0, sizeof *p);
+}
+
+int dataset_train_all(MPI_Comm comm, const dataset *ds, dataset_part *all, rg_error *err)
+{
+    int rc = 0, nranks = 1, nls = ds->n_local_shards;
+    const int V = ds->virtual_shards, F = ds->n_features;
+    int64_t *sizes = NULL, *mine = NULL;
+    int *cnt = NULL, *dsp = NULL, *scnt = NULL, *sdsp = NULL;
+    memset(all, 0, sizeof *all);
+    MPI_Comm_size(comm, &nranks);
+    sizes = malloc((size_t)V * sizeof *sizes);
+    mine = malloc((size_t)(nls > 0 ? nls : 1) * sizeof *mine);
+    cnt = malloc((size_t)nranks * sizeof *cnt);
+    dsp = malloc((size_t)nranks * sizeof *dsp);
+    scnt = malloc((size_t)nranks * sizeof *scnt);
+    sdsp = malloc((size_t)nranks * sizeof *sdsp);
+    all->shard_off = calloc((size_t)V + 1, sizeof *all->shard_off);
+    if (!sizes || !mine || !cnt || !dsp || !scnt || !sdsp || !all->shard_off) {
+        error_set(err, ERR_NOMEM, "out of memory gathering the training rows");
+        goto agree;
+    }
+    for (int s = 0; s < nls; s++) mine[s] = ds->train.shard_off[s + 1] - ds->train.shard_off[s];
+    for (int r = 0; r < nranks; r++) {
+        sdsp[r] = dataset_first_shard(r, nranks, V);
+        scnt[r] = dataset_first_shard(r + 1, nranks, V) - sdsp[r];
+    }
+agree:
+    if ((rc = log_agree(comm, err)) != 0) goto done;
+    if ((rc = log_mpi_check(MPI_Allgatherv(mine, nls, MPI_INT64_T, sizes, scnt, sdsp, MPI_INT64_T, comm),
+                            "MPI_Allgatherv(shard sizes)", err)) != 0)
+        goto done;
+    for (int s = 0; s < V; s++) all->shard_off[s + 1] = all->shard_off[s] + sizes[s];
+    all->n = all->shard_off[V];
+    if (all->n > INT_MAX / (F > 0 ? F : 1)) {
+        error_set(err, ERR_INPUT, "%lld training rows of %d features are too many to copy to every rank in one MPI call",
+                  (long long)all->n, F);
+    } else {
+        for (int r = 0; r < nranks; r++) {
+            cnt[r] = (int)(all->shard_off[sdsp[r] + scnt[r]] - all->shard_off[sdsp[r]]);
+            dsp[r] = (int)all->shard_off[sdsp[r]];
+        }
+        all->x = malloc((size_t)(all->n > 0 ? all->n : 1) * (size_t)F * sizeof *all->x);
+        all->y = malloc((size_t)(all->n > 0 ? all->n : 1) * sizeof *all->y);
+        if (!all->x || !all->y) error_set(err, ERR_NOMEM, "out of memory gathering the training rows");
+    }
+    if ((rc = log_agree(comm, err)) != 0) goto done;
+    if ((rc = log_mpi_check(MPI_Allgatherv(ds->train.y, (int)ds->train.n, MPI_INT32_T, all->y, cnt, dsp, MPI_INT32_T, comm),
+                            "MPI_Allgatherv(labels)", err)) != 0)
+        goto done;
+    for (int r = 0; r < nranks; r++) {
+        cnt[r] *= F;
+        dsp[r] *= F;
+    }
+    rc = log_mpi_check(MPI_Allgatherv(ds->train.x, (int)ds->train.n * F, MPI_FLOAT, all->x, cnt, dsp, MPI_FLOAT, comm),
+                       "MPI_Allgatherv(rows)", err);
+done:
+    if (rc != 0) dataset_part_free(all);
+    free(sizes); free(mine); free(cnt); free(dsp); free(scnt); free(sdsp);
+    return rc;
 }
 
 /* Fill one part from the sorted records [first, first + n) (all of one

@@ -178,6 +178,7 @@ typedef struct reducer {
     size_t w1;          /* offset of the W1 block in the vector */
     int rank;
     int early;          /* the ordered sum with early pull, see sum_shards */
+    int hidden;         /* the hidden split is on: the moments live in its blocks */
 } reducer;
 
 /* A rank stopped answering: no agreement is possible any more, so report
@@ -283,6 +284,39 @@ static void sum_shards(reducer *r, shardgrad *g, int e, int64_t *buf)
     shardgrad_sum_end(g, buf, r->es);
 }
 
+/* Adds what the step's control slots say about nls shards (exponents
+ * es, losses) summed with exponent e: non-finite and over-prediction
+ * counts, the exponent histogram and the fixed-point losses. */
+static void tally_shards(const int *es, const double *loss, int nls, int e, int64_t *extra)
+{
+    for (int s = 0; s < nls; s++) {
+        if (es[s] == INT32_MAX || !isfinite(loss[s])) { extra[SLOT_NONFINITE]++; continue; }
+        if (es[s] > e) { extra[SLOT_OVERFLOW]++; continue; }
+        {
+            int b = e - es[s];
+            if (b > HIST_W - 1) b = HIST_W - 1;
+            if (es[s] == EXACTSUM_EXP_ZERO) b = HIST_W - 1;
+            extra[SLOT_HIST + b]++;
+        }
+        extra[SLOT_LOSS] += exactsum_fixed(loss[s], LOSS_SCALE);
+    }
+}
+
+/* After a step summed with exponent e and control slots extra (summed
+ * over all shards, no non-finite one): *scale of its fixed-point sum and
+ * the prediction of the next step's exponent (the largest shard exponent
+ * seen, window of HIST_W, plus PRED_MARGIN). */
+static void predict_exponent(reducer *r, int e, const int64_t *extra, int *scale)
+{
+    int next = e - (HIST_W - 1);
+    *scale = exactsum_scale(e, r->headroom);
+    for (int b = 0; b < HIST_W - 1; b++)
+        if (extra[SLOT_HIST + b] != 0) { next = e - b + PRED_MARGIN; break; }
+    /* no float needs an exponent below -149: keep the prediction in
+     * [EXACTSUM_PRED_MIN, 129] (a checkpoint is validated against it) */
+    r->e_pred = next < EXACTSUM_PRED_MIN ? EXACTSUM_PRED_MIN : next > 129 ? 129 : next;
+}
+
 /* Convert the local shard gradients with exponent e and reduce; r->part
  * then holds the sum (in parts).  e is the agreed exact maximum (second
  * round), or the prediction, checked by the fused pass. */
@@ -297,18 +331,7 @@ static int reduce_once(MPI_Comm comm, reducer *r, shardgrad *g, const double *lo
      * exponent; a shard above the prediction spoils buf[0..n), which is
      * fine: the overflow count makes every rank redo the step */
     if (nls > 0) sum_shards(r, g, e, buf);
-    for (int s = 0; s < nls; s++) {
-        int es = r->es[s];
-        if (es == INT32_MAX || !isfinite(loss[s])) { extra[SLOT_NONFINITE]++; continue; }
-        if (es > e) { extra[SLOT_OVERFLOW]++; continue; }
-        {
-            int b = e - es;
-            if (b > HIST_W - 1) b = HIST_W - 1;
-            if (es == EXACTSUM_EXP_ZERO) b = HIST_W - 1;
-            extra[SLOT_HIST + b]++;
-        }
-        extra[SLOT_LOSS] += exactsum_fixed(loss[s], LOSS_SCALE);
-    }
+    tally_shards(r->es, loss, nls, e, extra);
     {
         double waited = 0.0;
         size_t lo = 0, hi = 0;  /* = the rank's allreduce_slice */
@@ -360,17 +383,7 @@ static int reduce_step(MPI_Comm comm, reducer *r, shardgrad *g, const double *lo
     *stop_all = extra[SLOT_STOP];
     *loss_sum = exactsum_unfixed(extra[SLOT_LOSS], LOSS_SCALE);
     if (*nonfinite != 0) return 0;
-    *scale = exactsum_scale(e, r->headroom);
-    /* next exponent: the largest shard exponent seen (window of HIST_W)
-     * plus PRED_MARGIN */
-    {
-        int next = e - (HIST_W - 1);
-        for (int b = 0; b < HIST_W - 1; b++)
-            if (extra[SLOT_HIST + b] != 0) { next = e - b + PRED_MARGIN; break; }
-        /* no float needs an exponent below -149: keep the prediction in
-         * [EXACTSUM_PRED_MIN, 129] (a checkpoint is validated against it) */
-        r->e_pred = next < EXACTSUM_PRED_MIN ? EXACTSUM_PRED_MIN : next > 129 ? 129 : next;
-    }
+    predict_exponent(r, e, extra, scale);
     return 0;
 }
 
@@ -390,6 +403,223 @@ static const uint32_t *stream_perm(shard_stream *st, uint64_t seed, int shard, i
         st->cycle = cycle;
     }
     return st->perm;
+}
+
+/* ------------------------------------------------------------------ */
+/* the hidden split (docs/design-hidden-split.md)                      */
+
+/* With 2 ranks, rank r owns the hidden units [r H/2, (r+1) H/2) as a
+ * model of its own (mlp_block_*): it computes every row of a step for
+ * them, sums their gradients over all shards and updates them, so no
+ * gradient or parameter crosses between the ranks.  Per step one call of
+ * a shared-memory allreduce object carries three small exchanges, each
+ * rank's contribution laid out as [lanes | losses, dZ2 | exponents | stop]:
+ * rank 0 publishes z2's lane chains over its units and rank 1 continues
+ * them (shardgrad.h); rank 1 publishes the shard losses and dZ2; then
+ * the scatter half hands both contributions to both ranks, whose shard
+ * exponents' maximum is the whole model's, and the stop flags are added.
+ * Every value is then the one a single rank computes. */
+typedef struct hsplit {
+    int V, h0, h1, m;       /* shards; the block [h0, h1); rows per shard */
+    mlp_shape shape;        /* the block's model */
+    size_t n;               /* its parameters */
+    float *params;          /* [n] */
+    adam_state *adam;       /* its moments */
+    int64_t *acc;           /* [n] the step's fixed-point sums */
+    float *lanes;           /* [V m C 16] */
+    int *es, *es2;          /* [V] shard exponents */
+    double *loss;           /* [V] shard losses */
+    shardgrad *g;
+    allreduce *x;           /* the exchanges */
+    size_t wl, wd;          /* int64 words of the lanes and of losses + dZ2 */
+    dataset_part all;       /* every training row */
+    shard_stream *st;       /* [V] */
+    const float **xb;       /* [V m] the step's rows */
+    float *xc;              /* [V m F] short rows copied */
+    int32_t *yb;            /* [V m] */
+} hsplit;
+
+/* 1 when the hidden split is to be used (the same answer on every rank):
+ * 2 ranks in shared memory, H a multiple of 32, and RISKGRID_SPLIT=hidden,
+ * or by default (unset or "auto") in row mode with at most 64 MiB of
+ * training rows (each rank holds all of them); RISKGRID_SPLIT=rows never. */
+static int hsplit_wanted(int nranks, const config *cfg, const dataset *ds, int row_mode, const allreduce *ar)
+{
+    const char *sp = getenv("RISKGRID_SPLIT");
+    if (nranks != 2 || cfg->hidden % 32 != 0 || ds->virtual_shards < 2 || strcmp(allreduce_kind(ar), "shm") != 0)
+        return 0;
+    if (sp != NULL && strcmp(sp, "hidden") == 0) return 1;
+    if (sp != NULL && strcmp(sp, "rows") == 0) return 0;
+    return row_mode && (double)ds->n_train * (double)ds->n_features * sizeof(float) <= 64.0 * 1024 * 1024;
+}
+
+/* Collective (frees the exchanges' windows). */
+static void hsplit_free(hsplit *h)
+{
+    if (h->st != NULL)
+        for (int s = 0; s < h->V; s++) free(h->st[s].perm);
+    free(h->st);
+    free(h->params); adam_free(h->adam); free(h->acc); free(h->lanes); free(h->es); free(h->es2); free(h->loss);
+    shardgrad_free(h->g);
+    allreduce_free(h->x);
+    dataset_part_free(&h->all);
+    free((void *)h->xb); free(h->xc); free(h->yb);
+    memset(h, 0, sizeof *h);
+}
+
+/* Collective: rank `rank`'s half of the hidden split, from the whole
+ * model's parameters and Adam state (a fresh start or a checkpoint).  On
+ * failure (agreed) the caller still calls hsplit_free on every rank. */
+static int hsplit_setup(MPI_Comm comm, int rank, hsplit *h, const dataset *ds, const mlp_shape *full, int m,
+                        int copy_rows, const float *params, const adam_state *adam, rg_error *err)
+{
+    int rc = 0;
+    const int V = ds->virtual_shards, F = full->n_in, C = full->n_out, Hb = full->n_hidden / 2;
+    const size_t R = (size_t)V * (size_t)m;
+    memset(h, 0, sizeof *h);
+    h->V = V;
+    h->m = m;
+    h->h0 = rank * Hb;
+    h->h1 = h->h0 + Hb;
+    h->shape = *full;
+    h->shape.n_hidden = Hb;
+    h->n = mlp_layout_of(&h->shape).n;
+    h->wl = R * (size_t)C * 16 / 2;
+    h->wd = (size_t)V + (R * (size_t)C + 1) / 2;
+    if ((rc = dataset_train_all(comm, ds, &h->all, err)) != 0) return rc;
+    h->params = mem_alloc64(h->n, sizeof *h->params, 0);
+    h->adam = adam_new(h->n);
+    h->acc = mem_alloc64(h->n, sizeof *h->acc, 0);
+    h->lanes = mem_alloc64(R * (size_t)C * 16, sizeof *h->lanes, 0);
+    h->es = calloc((size_t)V, sizeof *h->es);
+    h->es2 = calloc((size_t)V, sizeof *h->es2);
+    h->loss = calloc((size_t)V, sizeof *h->loss);
+    h->g = shardgrad_new(&h->shape, V, m);
+    h->st = calloc((size_t)V, sizeof *h->st);
+    h->xb = malloc(R * sizeof *h->xb);
+    if (copy_rows) h->xc = mem_alloc64(R * (size_t)F, sizeof *h->xc, 0);
+    h->yb = malloc(R * sizeof *h->yb);
+    if (!h->params || !h->adam || !h->acc || !h->lanes || !h->es || !h->es2 || !h->loss || !h->g || !h->st ||
+        !h->xb || (copy_rows && !h->xc) || !h->yb) {
+        error_set(err, ERR_NOMEM, "out of memory setting up the hidden split");
+        goto agree;
+    }
+    for (int s = 0; s < V; s++) {
+        h->st[s].n = h->all.shard_off[s + 1] - h->all.shard_off[s];
+        h->st[s].cycle = -1;
+        h->st[s].perm = malloc((size_t)(h->st[s].n > 0 ? h->st[s].n : 1) * sizeof *h->st[s].perm);
+        if (!h->st[s].perm) { error_set(err, ERR_NOMEM, "out of memory setting up the hidden split"); goto agree; }
+    }
+    mlp_block_get(full, h->h0, h->h1, params, h->params);
+    mlp_block_get(full, h->h0, h->h1, adam->m, h->adam->m);
+    mlp_block_get(full, h->h0, h->h1, adam->v, h->adam->v);
+    h->adam->t = adam->t;
+agree:
+    if ((rc = log_agree(comm, err)) != 0) return rc;
+    return allreduce_new(comm, h->wl + h->wd + (size_t)V + 1, &h->x, err);
+}
+
+/* Collective: the whole model's parameters, Adam moments and step count
+ * from both ranks' blocks (b2 is the same in both). */
+static int hsplit_gather(MPI_Comm comm, const hsplit *h, const mlp_shape *full, float *params, adam_state *adam,
+                         rg_error *err)
+{
+    int rc = 0;
+    const int Hb = h->h1 - h->h0;
+    float *both = malloc(2 * h->n * sizeof *both);
+    if (both == NULL) error_set(err, ERR_NOMEM, "out of memory gathering the hidden split's blocks");
+    if ((rc = log_agree(comm, err)) != 0) goto done;
+    for (int k = 0; k < 3; k++) {
+        const float *mine = k == 0 ? h->params : k == 1 ? h->adam->m : h->adam->v;
+        float *dst = k == 0 ? params : k == 1 ? adam->m : adam->v;
+        if ((rc = log_mpi_check(MPI_Allgather(mine, (int)h->n, MPI_FLOAT, both, (int)h->n, MPI_FLOAT, comm),
+                                "MPI_Allgather(hidden blocks)", err)) != 0)
+            goto done;
+        for (int r = 0; r < 2; r++) mlp_block_put(full, r * Hb, (r + 1) * Hb, both + (size_t)r * h->n, dst);
+    }
+    adam->t = h->adam->t;
+done:
+    free(both);
+    return rc;
+}
+
+/* A wait of the hidden split's exchanges ended with rc: a timeout is a
+ * stall (abort, as reduce_once does). */
+static int hsplit_waited(MPI_Comm comm, const reducer *r, int rc, double waited, rg_error *err)
+{
+    if (rc != 0 && r->timeout > 0 && waited > r->timeout) return stall_abort(comm, r, waited, err);
+    return rc;
+}
+
+/* reduce_step for the hidden split, on the rows in h->xb / h->yb: on
+ * return h->acc holds this block's fixed-point gradient sums over all
+ * shards at scale *scale, and the other outputs are reduce_step's, the
+ * same on both ranks and the same as on one rank. */
+static int hsplit_step(MPI_Comm comm, int rank, hsplit *h, reducer *r, int stop, int *scale, double *loss_sum,
+                       int64_t *nonfinite, int64_t *stop_all, rg_error *err)
+{
+    const int V = h->V, F = h->shape.n_in;
+    const size_t R = (size_t)V * (size_t)h->m, nl = R * (size_t)h->shape.n_out * 16, nd = R * (size_t)h->shape.n_out;
+    const size_t ox = h->wl + h->wd;  /* the exponents, then the stop flag */
+    const int64_t *other = NULL, *const *part = NULL;
+    int64_t *buf = allreduce_buf(h->x), extra[SLOT_HIST + HIST_W];
+    int rc = 0, np = 0, e = r->e_pred == INT_MIN ? EXACTSUM_EXP_ZERO : r->e_pred;
+    double waited = 0.0;
+    size_t lo = 0, hi = 0;
+
+    shardgrad_forward_rows(h->g, h->params, h->xb, V);
+    if (rank == 0) {
+        /* z2's lane chains over rank 0's units, to rank 1 */
+        memset(h->lanes, 0, nl * sizeof *h->lanes);
+        shardgrad_z2_lanes(h->g, h->lanes);
+        memcpy(buf, h->lanes, nl * sizeof *h->lanes);
+        allreduce_publish(h->x);
+        rc = allreduce_wait_published(h->x, 1, r->timeout, &other, &waited, err);
+        if ((rc = hsplit_waited(comm, r, rc, waited, err)) != 0) return rc;
+        memcpy(h->loss, other + h->wl, (size_t)V * sizeof *h->loss);
+        memcpy(shardgrad_dz2(h->g), other + h->wl + V, nd * sizeof(float));
+    } else {
+        /* rank 1 finishes them: z2, the output, the losses and dZ2, to rank 0 */
+        rc = allreduce_wait_published(h->x, 0, r->timeout, &other, &waited, err);
+        if ((rc = hsplit_waited(comm, r, rc, waited, err)) != 0) return rc;
+        memcpy(h->lanes, other, nl * sizeof *h->lanes);
+        shardgrad_z2_lanes(h->g, h->lanes);
+        shardgrad_output(h->g, h->params, h->lanes, h->yb, h->loss);
+        memcpy(buf + h->wl, h->loss, (size_t)V * sizeof *h->loss);
+        memcpy(buf + h->wl + V, shardgrad_dz2(h->g), nd * sizeof(float));
+        allreduce_publish(h->x);
+    }
+    shardgrad_backward(h->g);
+    shardgrad_sum(h->g, 0, F, e, r->headroom, h->acc, h->es);
+    /* the shard exponents: the whole model's is the larger of the two */
+    for (int s = 0; s < V; s++) buf[ox + (size_t)s] = h->es[s];
+    buf[ox + (size_t)V] = stop;
+    rc = allreduce_scatter(h->x, r->timeout, &part, &np, &lo, &hi, &waited, err);
+    if ((rc = hsplit_waited(comm, r, rc, waited, err)) != 0) return rc;
+    for (int s = 0; s < V; s++)
+        h->es[s] = (int)(part[0][ox + (size_t)s] > part[1][ox + (size_t)s] ? part[0][ox + (size_t)s] : part[1][ox + (size_t)s]);
+    *stop_all = part[0][ox + (size_t)V] + part[1][ox + (size_t)V];
+    rc = allreduce_gather(h->x, r->timeout, &waited, err);
+    if ((rc = hsplit_waited(comm, r, rc, waited, err)) != 0) return rc;
+    memset(extra, 0, sizeof extra);
+    tally_shards(h->es, h->loss, V, e, extra);
+    if (extra[SLOT_NONFINITE] == 0 && (extra[SLOT_OVERFLOW] != 0 || r->e_pred == INT_MIN)) {
+        /* as reduce_step's second round (whose tally also counts the
+         * losses of the shards that overflowed), with every shard's exact
+         * exponent already known on both ranks: no exchange */
+        int emax = EXACTSUM_EXP_ZERO;
+        for (int s = 0; s < V; s++)
+            if (h->es[s] > emax) emax = h->es[s];
+        e = emax;
+        memset(extra, 0, sizeof extra);
+        tally_shards(h->es, h->loss, V, e, extra);
+        shardgrad_sum(h->g, 0, F, e, r->headroom, h->acc, h->es2);
+    }
+    *nonfinite = extra[SLOT_NONFINITE];
+    *loss_sum = exactsum_unfixed(extra[SLOT_LOSS], LOSS_SCALE);
+    if (*nonfinite != 0) return 0;
+    predict_exponent(r, e, extra, scale);
+    return 0;
 }
 
 static void fmt_duration(char *b, size_t n, double s)
@@ -497,7 +727,7 @@ static int gather_moments(MPI_Comm comm, int nranks, const reducer *red, adam_st
 {
     int rc = 0;
     int *cnt = NULL, *dsp = NULL;
-    if (allreduce_share(red->ar) == NULL) return 0;
+    if (allreduce_share(red->ar) == NULL || red->hidden) return 0;
     cnt = malloc((size_t)nranks * sizeof *cnt);
     dsp = malloc((size_t)nranks * sizeof *dsp);
     if (cnt == NULL || dsp == NULL) { error_set(err, ERR_NOMEM, "out of memory"); goto agree; }
@@ -579,10 +809,12 @@ int train_run(MPI_Comm comm, const config *cfg, const dataset *ds, const train_o
     double *loss = NULL;
     shard_stream *st = NULL;
     reducer red;
+    hsplit hs;                 /* the hidden split, when red.hidden */
     int64_t spe = 1, test_stop_at = 0;
     double t_start = now_s();
 
     memset(&red, 0, sizeof red);
+    memset(&hs, 0, sizeof hs);
     *out = NULL;
     MPI_Comm_rank(comm, &rank);
     MPI_Comm_size(comm, &nranks);
@@ -677,6 +909,9 @@ agree:
         red.early = in_e > in_b && (size_t)(in_e - in_b) * (size_t)red.H * sizeof(int64_t) >= EARLY_MIN_BYTES;
         if (ep != NULL && (ep[0] == '0' || ep[0] == '1') && ep[1] == '\0') red.early = ep[0] == '1';
     }
+    red.hidden = hsplit_wanted(nranks, cfg, ds, shardgrad_row_mode(g), red.ar);
+    if (red.hidden && (rc = hsplit_setup(comm, rank, &hs, ds, &res->shape, m, copy_rows, res->params, adam, err)) != 0)
+        goto done;
     {
         const char *ts = getenv("RISKGRID_TEST_STOP_AT_STEP");
         test_stop_at = ts != NULL ? strtoll(ts, NULL, 10) : 0;
@@ -684,10 +919,20 @@ agree:
     log_info("training: %lld rows (%lld test), %d features -> %d hidden -> %d %s; %d epochs x %lld steps of %d rows; %d rank%s, %d virtual shards; %s kernels, %s reduction",
              (long long)ds->n_train, (long long)ds->n_test, F, cfg->hidden, res->shape.n_out,
              res->shape.softmax ? "softmax" : "sigmoid", cfg->epochs, (long long)spe, B, nranks, nranks == 1 ? "" : "s", V, shardgrad_variant_name(shardgrad_variant()), allreduce_kind(red.ar));
+    if (red.hidden)
+        log_info("the 2 ranks split the %d hidden units, each computing every row (RISKGRID_SPLIT=rows splits the rows instead)",
+                 res->shape.n_hidden);
     if (opt->resume != NULL)
         log_info("resuming from %s: epoch %d, step %lld of %lld (written by %d rank%s)", opt->checkpoint_path,
                  opt->resume->epochs_done + 1, (long long)(opt->resume->step - (int64_t)opt->resume->epochs_done * spe) + 1,
                  (long long)spe, opt->resume->world_size, opt->resume->world_size == 1 ? "" : "s");
+    /* the shards this rank walks: its own, or every one in the hidden split */
+    const int nsh = red.hidden ? V : nls, sh0 = red.hidden ? 0 : ds->first_shard;
+    shard_stream *sst = red.hidden ? hs.st : st;
+    const dataset_part *tp = red.hidden ? &hs.all : &ds->train;
+    const float **xbv = red.hidden ? hs.xb : xb;
+    float *xcv = red.hidden ? hs.xc : xc;
+    int32_t *ybv = red.hidden ? hs.yb : yb;
     for (int ep = opt->resume ? opt->resume->epochs_done : 0; ep < cfg->epochs; ep++) {
         double t0 = now_s(), loss_epoch = 0.0, t_train, t1;
         int64_t k0 = 0;
@@ -704,40 +949,54 @@ agree:
             /* test hook: a SIGUSR1 "arrives" on the last rank only, just
              * before global step RISKGRID_TEST_STOP_AT_STEP (1-based) */
             if (test_stop_at > 0 && step + 1 == test_stop_at && rank == nranks - 1) g_stop_signal = SIGUSR1;
-            for (int s = 0; s < nls; s++) {
+            for (int s = 0; s < nsh; s++) {
                 /* micro-batch row j of this step is position p = step*m + j
                  * of the shard's stream: permutation p / n, entry p % n */
-                const int64_t off = ds->train.shard_off[s], n = st[s].n, p0 = step * m;
+                const int64_t off = tp->shard_off[s], n = sst[s].n, p0 = step * m;
                 int64_t cyc = p0 / n, pos = p0 - cyc * n;
-                const uint32_t *perm = stream_perm(&st[s], cfg->seed, ds->first_shard + s, cyc);
+                const uint32_t *perm = stream_perm(&sst[s], cfg->seed, sh0 + s, cyc);
                 for (int j = 0; j < m; j++, pos++) {
                     if (pos == n) {
                         pos = 0;
-                        perm = stream_perm(&st[s], cfg->seed, ds->first_shard + s, ++cyc);
+                        perm = stream_perm(&sst[s], cfg->seed, sh0 + s, ++cyc);
                     }
                     {
                         const int64_t row = off + perm[pos];
                         const size_t at = (size_t)s * (size_t)m + (size_t)j;
-                        const float *src = ds->train.x + (size_t)row * (size_t)F;
+                        const float *src = tp->x + (size_t)row * (size_t)F;
                         if (copy_rows) {
-                            float *dst = xc + at * (size_t)F;
+                            float *dst = xcv + at * (size_t)F;
                             memcpy(dst, src, (size_t)F * sizeof *dst);
                             src = dst;
                         }
-                        xb[at] = src;
-                        yb[at] = ds->train.y[row];
+                        xbv[at] = src;
+                        ybv[at] = tp->y[row];
                     }
                 }
             }
-            if (nls > 0) shardgrad_forward_backward_rows(g, res->params, xb, yb, nls, loss);
-            if ((rc = reduce_step(comm, &red, g, loss, nls, g_stop_signal != 0, &scale, &lsum, &nonfinite, &stop_all, err)) != 0) goto done;
+            if (red.hidden) {
+                if ((rc = hsplit_step(comm, rank, &hs, &red, g_stop_signal != 0, &scale, &lsum, &nonfinite, &stop_all, err)) != 0)
+                    goto done;
+            } else {
+                if (nls > 0) shardgrad_forward_backward_rows(g, res->params, xb, yb, nls, loss);
+                if ((rc = reduce_step(comm, &red, g, loss, nls, g_stop_signal != 0, &scale, &lsum, &nonfinite, &stop_all, err)) != 0) goto done;
+            }
             if (nonfinite != 0) {
                 rc = error_set(err, ERR_NUMERIC, "training diverged: the loss or gradient is not finite at epoch %d, step %lld (global step %lld); lower [train] learning_rate (now %g)",
                                ep + 1, (long long)k + 1, (long long)step + 1, cfg->learning_rate);
                 goto done;
             }
             loss_epoch += lsum;
-            {
+            if (red.hidden) {
+                /* this rank's block: its sums are whole (every shard) */
+                const int64_t *part[1] = {hs.acc};
+                if (-scale >= DBL_MIN_EXP - 1 && -scale <= DBL_MAX_EXP - 1) {
+                    adam_step_fixed_parts(hs.adam, &hp, hs.params, part, 1, ldexp(1.0, -scale), 1.0 / (double)B, 0, hs.n);
+                } else {
+                    exactsum_to_float(hs.acc, hs.n, scale, 1.0 / (double)B, gmean);
+                    adam_step_range(hs.adam, &hp, hs.params, gmean, 0, hs.n);
+                }
+            } else {
                 /* the optimiser step on this rank's slice of the sum
                  * (all of it unless the sum is in shared memory; the
                  * parts are added inside the update), then the
@@ -768,6 +1027,7 @@ agree:
             if (stop_all != 0) {
                 /* every rank saw the same count in the same step: all stop here */
                 res->train_s += now_s() - t0;
+                if (red.hidden && (rc = hsplit_gather(comm, &hs, &res->shape, res->params, adam, err)) != 0) goto done;
                 if ((rc = write_checkpoint(comm, rank, nranks, opt, ds, res, adam, &red, step + 1, ep, loss_epoch, err)) != 0) goto done;
                 rc = error_set(err, ERR_PREEMPTED, "stopped by %s at epoch %d, step %lld of %lld; checkpoint written to %s; run the same command with --resume to continue",
                                g_stop_signal ? signal_name(g_stop_signal) : "a signal on another rank", ep + 1, (long long)k + 1,
@@ -775,6 +1035,8 @@ agree:
                 goto done;
             }
         }
+        /* the whole model for the evaluation and the checkpoint */
+        if (red.hidden && (rc = hsplit_gather(comm, &hs, &res->shape, res->params, adam, err)) != 0) goto done;
         t_train = now_s() - t0;
         res->train_s += t_train;
         {
@@ -830,6 +1092,7 @@ done:
     free(red.extra);
     if (st != NULL) for (int s = 0; s < nls; s++) free(st[s].perm);
     free(st); free(loss); free(gmean); free((void *)xb); free(xc); free(yb);
+    hsplit_free(&hs);
     allreduce_free(red.ar);
     return rc;
 }

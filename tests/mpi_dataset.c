@@ -720,6 +720,31 @@ static void check_good_file(int which)
             }
             free(xs); free(ys); free(part);
         }
+        /* dataset_train_all (collective, so outside the branch above):
+         * every rank gets the one-rank training part, shard offsets, rows
+         * and labels, byte for byte */
+        {
+            dataset_part all;
+            rg_error e2;
+            error_clear(&e2);
+            rc = dataset_train_all(MPI_COMM_WORLD, ds, &all, &e2);
+            CHECK(rc == 0, "dataset_train_all: %d %s", rc, e2.msg);
+            if (rc == 0 && one != NULL && one->n_features == f) {
+                CHECK(all.n == one->train.n && all.n == ds->n_train, "dataset_train_all: %lld rows, one rank %lld",
+                      (long long)all.n, (long long)one->train.n);
+                CHECK(all.gid == NULL, "dataset_train_all: gid set");
+                if (all.n == one->train.n) {
+                    CHECK(memcmp(all.shard_off, one->train.shard_off, (V_SHARDS + 1) * sizeof *all.shard_off) == 0,
+                          "dataset_train_all: shard offsets differ from the one-rank load");
+                    CHECK(memcmp(all.x, one->train.x, (size_t)all.n * (size_t)f * sizeof *all.x) == 0,
+                          "dataset_train_all: rows differ from the one-rank load");
+                    CHECK(memcmp(all.y, one->train.y, (size_t)all.n * sizeof *all.y) == 0,
+                          "dataset_train_all: labels differ from the one-rank load");
+                }
+            }
+            dataset_part_free(&all);
+            dataset_part_free(NULL);
+        }
         dataset_free(one);
     }
 done:

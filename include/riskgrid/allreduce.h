@@ -93,6 +93,15 @@ void allreduce_publish(allreduce *a);
  *  scatter: the sum is the same. */
 const int64_t *allreduce_published(const allreduce *a, int r);
 
+/** Waits (as a call does, at most `timeout` seconds of polling) until
+ *  rank r has published its contribution in the current call, then
+ *  *out = allreduce_published(a, r).  Only for the kind "shm"
+ *  (ERR_INTERNAL otherwise).  A one-way hand-over inside a call: r
+ *  writes, publishes and goes on; the reader reads as soon as it is there,
+ *  with no barrier. */
+int allreduce_wait_published(const allreduce *a, int r, double timeout, const int64_t **out, double *waited,
+                             rg_error *err);
+
 /** Second half (collective): every rank is past its scatter half. */
 int allreduce_gather(allreduce *a, double timeout, double *waited, rg_error *err);
 

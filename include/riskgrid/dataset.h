@@ -16,7 +16,8 @@
  *   5. within a shard rows are sorted by g; train mean/std are summed per
  *      shard in g order and then over shards in shard order, so they are
  *      the same bits for any P.
- *  No rank ever holds the whole input (unless P == 1).
+ *  No rank holds the whole input (unless P == 1, or the 2-rank hidden
+ *  split asks for the training rows on both ranks: dataset_train_all).
  */
 #ifndef RISKGRID_DATASET_H
 #define RISKGRID_DATASET_H
@@ -61,5 +62,17 @@ int dataset_first_shard(int rank, int n_ranks, int n_shards);
 int dataset_load(MPI_Comm comm, const config *cfg, dataset **out, rg_error *err);
 
 void dataset_free(dataset *ds);
+
+/** Collective: every rank's training rows, concatenated in rank order,
+ *  which is shard order: all->shard_off[0..V] are the offsets of all V
+ *  shards, x and y hold every training row, gid is NULL.  For the hidden
+ *  split, where every rank computes on every row of a step
+ *  (docs/design-hidden-split.md); free with dataset_part_free.  All ranks
+ *  return the same status (ERR_INPUT when the rows are too many for one
+ *  MPI call). */
+int dataset_train_all(MPI_Comm comm, const dataset *ds, dataset_part *all, rg_error *err);
+
+/** Frees the arrays of p and zeroes it; NULL is a no-op. */
+void dataset_part_free(dataset_part *p);
 
 #endif
