@@ -462,6 +462,18 @@ SG_CLONES static void sg_gw1_rows_generic(const shardgrad *g, int fb, int fe, in
 
 SG_CLONES static void sg_back_generic(shardgrad *g);
 
+/* From z2 in g->p: the output map, each shard's loss (rows in order),
+ * then dZ2 in g->p. */
+static void sg_output_tail(shardgrad *g, const int32_t *y, double *loss)
+{
+    const mlp_shape *sh = &g->shape;
+    const int C = sh->n_out, m = g->rows, ns = g->n_shards, R = ns * m;
+    mlp_output(sh, g->p, R);
+    for (int s = 0; s < ns; s++)
+        loss[s] = mlp_loss_rows(sh, g->p + (size_t)s * (size_t)m * (size_t)C, y + (size_t)s * (size_t)m, m);
+    mlp_output_grad(sh, g->p, y, R);
+}
+
 /* Everything of forward_backward except z1 (sg_rest_avx512 is the same
  * arithmetic with vectors). */
 SG_CLONES static void sg_rest(shardgrad *g, const float *params, const int32_t *y, double *loss)
@@ -474,10 +486,7 @@ SG_CLONES static void sg_rest(shardgrad *g, const float *params, const int32_t *
         for (int c = 0; c < C; c++)
             g->p[(size_t)r * (size_t)C + (size_t)c] =
                 sg_dot16(g->a1 + (size_t)r * (size_t)H, g->w2t + (size_t)c * (size_t)H, H) + b2[c];
-    mlp_output(sh, g->p, R);
-    for (int s = 0; s < ns; s++)
-        loss[s] = mlp_loss_rows(sh, g->p + (size_t)s * (size_t)m * (size_t)C, y + (size_t)s * (size_t)m, m);
-    mlp_output_grad(sh, g->p, y, R);
+    sg_output_tail(g, y, loss);
     sg_back_generic(g);
 }
 
@@ -849,10 +858,7 @@ static SG_AVX512 void sg_rest_avx512(shardgrad *g, const float *params, const in
         for (int c = 0; c < C; c++)
             g->p[(size_t)r * (size_t)C + (size_t)c] =
                 sg_dot16_avx512(g->a1 + (size_t)r * (size_t)H, g->w2t + (size_t)c * (size_t)H, H) + b2[c];
-    mlp_output(sh, g->p, R);
-    for (int s = 0; s < ns; s++)
-        loss[s] = mlp_loss_rows(sh, g->p + (size_t)s * (size_t)m * (size_t)C, y + (size_t)s * (size_t)m, m);
-    mlp_output_grad(sh, g->p, y, R);
+    sg_output_tail(g, y, loss);
     sg_back_avx512(g);
 }
 
@@ -1177,10 +1183,7 @@ void shardgrad_output(shardgrad *g, const float *params, const float *lanes, con
         for (int c = 0; c < C; c++)
             g->p[(size_t)r * (size_t)C + (size_t)c] =
                 sg_tree16(lanes + ((size_t)r * (size_t)C + (size_t)c) * SG_LANES) + b2[c];
-    mlp_output(sh, g->p, R);
-    for (int s = 0; s < ns; s++)
-        loss[s] = mlp_loss_rows(sh, g->p + (size_t)s * (size_t)m * (size_t)C, y + (size_t)s * (size_t)m, m);
-    mlp_output_grad(sh, g->p, y, R);
+    sg_output_tail(g, y, loss);
 }
 
 float *shardgrad_dz2(shardgrad *g)
