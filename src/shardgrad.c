@@ -533,21 +533,20 @@ SG_CLONES static void sg_back_generic(shardgrad *g)
     }
 }
 
-SG_CLONES static void sg_fb_generic(shardgrad *g, const float *params, const float *const *x, const int32_t *y, double *loss)
-{
-    sg_z1_generic(x, g->n_shards * g->rows, g->shape.n_in, params + g->L.w1, params + g->L.b1,
-                  g->shape.n_hidden, g->a1);
-    sg_rest(g, params, y, loss);
-}
-
-/* The hidden split's pieces of sg_fb_generic (shardgrad_forward_rows,
- * shardgrad_z2_lanes). */
+/* z1 of the rows set up by sg_setup (g->xr). */
 SG_CLONES static void sg_z1_only_generic(shardgrad *g, const float *params)
 {
     sg_z1_generic(g->xr, g->n_shards * g->rows, g->shape.n_in, params + g->L.w1, params + g->L.b1,
                   g->shape.n_hidden, g->a1);
 }
 
+SG_CLONES static void sg_fb_generic(shardgrad *g, const float *params, const int32_t *y, double *loss)
+{
+    sg_z1_only_generic(g, params);
+    sg_rest(g, params, y, loss);
+}
+
+/* The hidden split's z2 piece (shardgrad_z2_lanes). */
 SG_CLONES static void sg_lanes_generic(const shardgrad *g, float *lanes)
 {
     const int H = g->shape.n_hidden, C = g->shape.n_out, R = g->n_shards * g->rows;
@@ -1031,10 +1030,16 @@ static SG_AVX512 void sg_gw1_rows_avx512(shardgrad *g, int fb, int fe, int64_t *
 }
 #undef SG_R_RUN
 
-static SG_AVX512 void sg_fb_avx512(shardgrad *g, const float *params, const float *const *x, const int32_t *y, double *loss)
+/* sg_z1_only_generic with vectors. */
+static SG_AVX512 void sg_z1_only_avx512(shardgrad *g, const float *params)
 {
-    sg_z1_avx512(x, g->n_shards * g->rows, g->shape.n_in, params + g->L.w1, params + g->L.b1,
+    sg_z1_avx512(g->xr, g->n_shards * g->rows, g->shape.n_in, params + g->L.w1, params + g->L.b1,
                  g->shape.n_hidden, g->a1);
+}
+
+static SG_AVX512 void sg_fb_avx512(shardgrad *g, const float *params, const int32_t *y, double *loss)
+{
+    sg_z1_only_avx512(g, params);
     sg_rest_avx512(g, params, y, loss);
 }
 
@@ -1140,12 +1145,12 @@ void shardgrad_forward_backward_rows(shardgrad *g, const float *params, const fl
     sg_setup(g, params, x, n_shards);
 #if SG_HAVE_AVX512
     if (shardgrad_variant() == SHARDGRAD_AVX512) {
-        sg_fb_avx512(g, params, x, y, loss);
+        sg_fb_avx512(g, params, y, loss);
         if (g->rowq) sg_rows_prep_avx512(g);
         return;
     }
 #endif
-    sg_fb_generic(g, params, x, y, loss);
+    sg_fb_generic(g, params, y, loss);
     if (g->rowq) sg_rows_prep_generic(g);
 }
 
@@ -1154,8 +1159,7 @@ void shardgrad_forward_rows(shardgrad *g, const float *params, const float *cons
     sg_setup(g, params, rows, n_shards);
 #if SG_HAVE_AVX512
     if (shardgrad_variant() == SHARDGRAD_AVX512) {
-        sg_z1_avx512(rows, n_shards * g->rows, g->shape.n_in, params + g->L.w1, params + g->L.b1,
-                     g->shape.n_hidden, g->a1);
+        sg_z1_only_avx512(g, params);
         return;
     }
 #endif

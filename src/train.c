@@ -196,6 +196,15 @@ static int stall_abort(MPI_Comm comm, const reducer *r, double waited, rg_error 
     return error_set(err, ERR_MPI, "stall");
 }
 
+/* A wait in the step's exchanges ended with rc after `waited` seconds:
+ * past the stall timeout that is a stall (report and abort), otherwise
+ * rc as it is. */
+static int stall_check(MPI_Comm comm, const reducer *r, int rc, double waited, rg_error *err)
+{
+    if (rc != 0 && r->timeout > 0 && waited > r->timeout) return stall_abort(comm, r, waited, err);
+    return rc;
+}
+
 /* Wait for the step's allreduce.  With a timeout, a rank that never
  * arrives (killed, SIGSTOPped, node lost) would block the others forever:
  * after `timeout` seconds the waiting ranks report it and abort the job
@@ -336,7 +345,7 @@ static int reduce_once(MPI_Comm comm, reducer *r, shardgrad *g, const double *lo
         double waited = 0.0;
         size_t lo = 0, hi = 0;  /* = the rank's allreduce_slice */
         int rc = allreduce_scatter(r->ar, r->timeout, &r->part, &r->nparts, &lo, &hi, &waited, err);
-        if (rc != 0 && r->timeout > 0 && waited > r->timeout) return stall_abort(comm, r, waited, err);
+        rc = stall_check(comm, r, rc, waited, err);
         if (rc == 0) allreduce_peek(r->ar, r->n, r->len - r->n, r->extra);
         return rc;
     }
@@ -347,8 +356,7 @@ static int reduce_finish(MPI_Comm comm, reducer *r, rg_error *err)
 {
     double waited = 0.0;
     int rc = allreduce_gather(r->ar, r->timeout, &waited, err);
-    if (rc != 0 && r->timeout > 0 && waited > r->timeout) return stall_abort(comm, r, waited, err);
-    return rc;
+    return stall_check(comm, r, rc, waited, err);
 }
 
 /* One step's reduction, left open after its scatter half: on return
@@ -543,14 +551,6 @@ done:
     return rc;
 }
 
-/* A wait of the hidden split's exchanges ended with rc: a timeout is a
- * stall (abort, as reduce_once does). */
-static int hsplit_waited(MPI_Comm comm, const reducer *r, int rc, double waited, rg_error *err)
-{
-    if (rc != 0 && r->timeout > 0 && waited > r->timeout) return stall_abort(comm, r, waited, err);
-    return rc;
-}
-
 /* reduce_step for the hidden split, on the rows in h->xb / h->yb: on
  * return h->acc holds this block's fixed-point gradient sums over all
  * shards at scale *scale, and the other outputs are reduce_step's, the
@@ -575,13 +575,13 @@ static int hsplit_step(MPI_Comm comm, int rank, hsplit *h, reducer *r, int stop,
         memcpy(buf, h->lanes, nl * sizeof *h->lanes);
         allreduce_publish(h->x);
         rc = allreduce_wait_published(h->x, 1, r->timeout, &other, &waited, err);
-        if ((rc = hsplit_waited(comm, r, rc, waited, err)) != 0) return rc;
+        if ((rc = stall_check(comm, r, rc, waited, err)) != 0) return rc;
         memcpy(h->loss, other + h->wl, (size_t)V * sizeof *h->loss);
         memcpy(shardgrad_dz2(h->g), other + h->wl + V, nd * sizeof(float));
     } else {
         /* rank 1 finishes them: z2, the output, the losses and dZ2, to rank 0 */
         rc = allreduce_wait_published(h->x, 0, r->timeout, &other, &waited, err);
-        if ((rc = hsplit_waited(comm, r, rc, waited, err)) != 0) return rc;
+        if ((rc = stall_check(comm, r, rc, waited, err)) != 0) return rc;
         memcpy(h->lanes, other, nl * sizeof *h->lanes);
         shardgrad_z2_lanes(h->g, h->lanes);
         shardgrad_output(h->g, h->params, h->lanes, h->yb, h->loss);
@@ -595,12 +595,12 @@ static int hsplit_step(MPI_Comm comm, int rank, hsplit *h, reducer *r, int stop,
     for (int s = 0; s < V; s++) buf[ox + (size_t)s] = h->es[s];
     buf[ox + (size_t)V] = stop;
     rc = allreduce_scatter(h->x, r->timeout, &part, &np, &lo, &hi, &waited, err);
-    if ((rc = hsplit_waited(comm, r, rc, waited, err)) != 0) return rc;
+    if ((rc = stall_check(comm, r, rc, waited, err)) != 0) return rc;
     for (int s = 0; s < V; s++)
         h->es[s] = (int)(part[0][ox + (size_t)s] > part[1][ox + (size_t)s] ? part[0][ox + (size_t)s] : part[1][ox + (size_t)s]);
     *stop_all = part[0][ox + (size_t)V] + part[1][ox + (size_t)V];
     rc = allreduce_gather(h->x, r->timeout, &waited, err);
-    if ((rc = hsplit_waited(comm, r, rc, waited, err)) != 0) return rc;
+    if ((rc = stall_check(comm, r, rc, waited, err)) != 0) return rc;
     memset(extra, 0, sizeof extra);
     tally_shards(h->es, h->loss, V, e, extra);
     if (extra[SLOT_NONFINITE] == 0 && (extra[SLOT_OVERFLOW] != 0 || r->e_pred == INT_MIN)) {
@@ -989,9 +989,8 @@ agree:
             loss_epoch += lsum;
             if (red.hidden) {
                 /* this rank's block: its sums are whole (every shard) */
-                const int64_t *part[1] = {hs.acc};
                 if (-scale >= DBL_MIN_EXP - 1 && -scale <= DBL_MAX_EXP - 1) {
-                    adam_step_fixed_parts(hs.adam, &hp, hs.params, part, 1, ldexp(1.0, -scale), 1.0 / (double)B, 0, hs.n);
+                    adam_step_fixed_range(hs.adam, &hp, hs.params, hs.acc, ldexp(1.0, -scale), 1.0 / (double)B, 0, hs.n);
                 } else {
                     exactsum_to_float(hs.acc, hs.n, scale, 1.0 / (double)B, gmean);
                     adam_step_range(hs.adam, &hp, hs.params, gmean, 0, hs.n);
