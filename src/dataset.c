@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "riskgrid/csv.h"
+#include "riskgrid/hash.h"
 #include "riskgrid/log.h"
 #include "riskgrid/rng.h"
 
@@ -32,16 +33,6 @@
 
 /* ------------------------------------------------------------------ */
 /* small helpers                                                       */
-
-static uint64_t fnv1a(const char *p, size_t n)
-{
-    uint64_t h = 0xcbf29ce484222325ULL;
-    for (size_t i = 0; i < n; i++) {
-        h ^= (unsigned char)p[i];
-        h *= 0x100000001b3ULL;
-    }
-    return h;
-}
 
 /* Contribution of one data row to the order-independent fingerprint. */
 static uint64_t row_print(uint64_t content_hash, int64_t gid)
@@ -146,7 +137,7 @@ static int strset_add(strset *s, const char *str)
         s->v = malloc((size_t)s->cap * sizeof *s->v);
         if (s->hash_slots == NULL || s->v == NULL) return ERR_NOMEM;
     }
-    h = fnv1a(str, strlen(str));
+    h = hash_fnv1a(str, strlen(str));
     slot = (size_t)(h % (uint64_t)s->nslots);
     while (s->hash_slots[slot] != 0) {
         if (strcmp(s->v[s->hash_slots[slot] - 1], str) == 0) return 0;
@@ -536,7 +527,7 @@ static int csv_pass2(const csv_src *s, const header *hd, char delim, const int *
         }
         out->gid[r] = gid_base + s->first_gid + row;
         out->is_test[r] = (uint8_t)is_test_file;
-        *fp += row_print(fnv1a(ln, ln_len), out->gid[r]);
+        *fp += row_print(hash_fnv1a(ln, ln_len), out->gid[r]);
         out->n++;
         row++;
     }
@@ -826,8 +817,8 @@ static int load_csv(MPI_Comm comm, int rank, int nranks, const config *cfg, rows
         src[k].buf = NULL;
     }
     {
-        uint64_t h = fnv1a(cfg->label, strlen(cfg->label));
-        for (int c = 0; c < ncols; c++) h = rng_mix64(h ^ fnv1a(hd[0].names[c], strlen(hd[0].names[c])));
+        uint64_t h = hash_fnv1a(cfg->label, strlen(cfg->label));
+        for (int c = 0; c < ncols; c++) h = rng_mix64(h ^ hash_fnv1a(hd[0].names[c], strlen(hd[0].names[c])));
         if (rank == 0) *fp += h;
     }
 done:
@@ -901,6 +892,7 @@ agree:
         hsize_t start[2] = {(hsize_t)lo, 0}, count[2] = {(hsize_t)(hi - lo), dims[1]};
         hsize_t mcount[2] = {(hsize_t)(hi - lo), dims[1]};
         double *x = out->x + (size_t)out->n * (size_t)out->f;
+        uint64_t rowhash[8];
         if (H5Sselect_hyperslab(sx, H5S_SELECT_SET, start, NULL, count, NULL) < 0 ||
             H5Sselect_hyperslab(sy, H5S_SELECT_SET, start, NULL, count, NULL) < 0 ||
             (mx = H5Screate_simple(2, mcount, NULL)) < 0 || (my = H5Screate_simple(1, mcount, NULL)) < 0 ||
@@ -911,6 +903,11 @@ agree:
         }
         for (int64_t i = 0; i < hi - lo; i++) {
             int64_t r = out->n + i;
+            if (i % 8 == 0) {
+                /* the content hashes of rows i .. i+7 at once (hash.h) */
+                const size_t rb = (size_t)out->f * sizeof(double);
+                hash_fnv1a_rows(x + (size_t)i * (size_t)out->f, rb, rb, (int)(hi - lo - i < 8 ? hi - lo - i : 8), rowhash);
+            }
             for (int j = 0; j < out->f; j++) {
                 double v = x[(size_t)i * (size_t)out->f + (size_t)j];
                 if (!isfinite(v) || fabs(v) > 3.4028234663852886e38) {
@@ -925,7 +922,7 @@ agree:
             out->y[r] = (int32_t)lab[i];
             out->gid[r] = gid_base + lo + i;
             out->is_test[r] = (uint8_t)is_test;
-            *fp += row_print(fnv1a((const char *)(x + (size_t)i * (size_t)out->f), (size_t)out->f * sizeof(double)) ^ rng_mix64((uint64_t)out->y[r]), out->gid[r]);
+            *fp += row_print(rowhash[i % 8] ^ rng_mix64((uint64_t)out->y[r]), out->gid[r]);
         }
         out->n += hi - lo;
     }
