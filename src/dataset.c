@@ -1183,10 +1183,18 @@ static int fill_part(dataset_part *p, const char *recs, int64_t first, int64_t n
     return 0;
 }
 
-/* Exact-order statistics: per local shard sums in row (gid) order, then
- * all shard sums gathered and added in shard order 0..V-1.  mean and the
- * population variance by two passes. */
-static int train_stats(MPI_Comm comm, int nranks, const dataset *ds, const double *x,
+/* The features of sorted record i (packed_hdr, then f doubles; records
+ * are rowbytes apart from a malloc'd base, so the doubles are aligned). */
+static const double *rec_x(const char *recs, size_t rowbytes, int64_t i)
+{
+    return (const double *)(const void *)(recs + (size_t)i * rowbytes + sizeof(packed_hdr));
+}
+
+/* Exact-order statistics over the training records recs[0 .. train.n):
+ * per local shard sums in row (gid) order, then all shard sums gathered
+ * and added in shard order 0..V-1.  mean and the population variance by
+ * two passes. */
+static int train_stats(MPI_Comm comm, int nranks, const dataset *ds, const char *recs, size_t rowbytes,
                        double *mean, double *std, rg_error *err)
 {
     int rc = 0, f = ds->n_features, V = ds->virtual_shards, nls = ds->n_local_shards;
@@ -1208,7 +1216,7 @@ static int train_stats(MPI_Comm comm, int nranks, const dataset *ds, const doubl
         for (int s = 0; s < nls; s++)
             for (int64_t i = ds->train.shard_off[s]; i < ds->train.shard_off[s + 1]; i++)
                 for (int j = 0; j < f; j++) {
-                    double v = x[(size_t)i * (size_t)f + (size_t)j];
+                    double v = rec_x(recs, rowbytes, i)[j];
                     if (pass == 0) loc[s * f + j] += v;
                     else loc[s * f + j] += (v - mean[j]) * (v - mean[j]);
                 }
@@ -1235,7 +1243,6 @@ int dataset_load(MPI_Comm comm, const config *cfg, dataset **out, rg_error *err)
     int64_t nrecs = 0, n_rows_total = 0, ntr_local = 0;
     size_t rowbytes = 0;
     uint64_t fp = 0, fp_all = 0;
-    double *xtr = NULL, *xte = NULL;
     int64_t *counts = NULL, *counts_all = NULL;
     int K = 0;
 
@@ -1359,23 +1366,17 @@ int dataset_load(MPI_Comm comm, const config *cfg, dataset **out, rg_error *err)
         int f = ds->n_features;
         ds->mean = calloc((size_t)f, sizeof *ds->mean);
         ds->std = calloc((size_t)f, sizeof *ds->std);
-        xtr = malloc((size_t)(ds->train.n > 0 ? ds->train.n : 1) * (size_t)f * sizeof *xtr);
-        xte = malloc((size_t)(ds->test.n > 0 ? ds->test.n : 1) * (size_t)f * sizeof *xte);
-        if (!ds->mean || !ds->std || !xtr || !xte) error_set(err, ERR_NOMEM, "out of memory");
+        if (!ds->mean || !ds->std) error_set(err, ERR_NOMEM, "out of memory");
         if ((rc = log_agree(comm, err)) != 0) goto done;
-        for (int64_t i = 0; i < ds->train.n; i++)
-            memcpy(xtr + (size_t)i * (size_t)f, recs + (size_t)i * rowbytes + sizeof(packed_hdr), (size_t)f * sizeof(double));
-        for (int64_t i = 0; i < ds->test.n; i++)
-            memcpy(xte + (size_t)i * (size_t)f, recs + (size_t)(ntr_local + i) * rowbytes + sizeof(packed_hdr), (size_t)f * sizeof(double));
-        free(recs);
-        recs = NULL;
-        if ((rc = train_stats(comm, nranks, ds, xtr, ds->mean, ds->std, err)) != 0) goto done;
+        /* straight from the sorted records (train rows first, then test):
+         * no contiguous double copy of the data set */
+        if ((rc = train_stats(comm, nranks, ds, recs, rowbytes, ds->mean, ds->std, err)) != 0) goto done;
         for (int pass = 0; pass < 2; pass++) {
-            const double *src = pass == 0 ? xtr : xte;
+            const int64_t first = pass == 0 ? 0 : ntr_local;
             dataset_part *p = pass == 0 ? &ds->train : &ds->test;
             for (int64_t i = 0; i < p->n; i++)
                 for (int j = 0; j < f; j++) {
-                    double v = src[(size_t)i * (size_t)f + (size_t)j];
+                    double v = rec_x(recs, rowbytes, first + i)[j];
                     if (cfg->standardize) {
                         /* a constant column is centred, not divided by zero */
                         double sd = ds->std[j] > 0.0 ? ds->std[j] : 1.0;
@@ -1393,6 +1394,6 @@ done:
     rows_free(&in);
     features_free(&ft);
     dataset_free(ds);
-    free(recs); free(xtr); free(xte); free(counts); free(counts_all);
+    free(recs); free(counts); free(counts_all);
     return rc;
 }
