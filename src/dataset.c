@@ -1214,12 +1214,15 @@ static int train_stats(MPI_Comm comm, int nranks, const dataset *ds, const char 
     for (int pass = 0; pass < 2; pass++) {
         memset(loc, 0, (size_t)(nls > 0 ? nls : 1) * (size_t)f * sizeof *loc);
         for (int s = 0; s < nls; s++)
-            for (int64_t i = ds->train.shard_off[s]; i < ds->train.shard_off[s + 1]; i++)
-                for (int j = 0; j < f; j++) {
-                    double v = rec_x(recs, rowbytes, i)[j];
-                    if (pass == 0) loc[s * f + j] += v;
-                    else loc[s * f + j] += (v - mean[j]) * (v - mean[j]);
-                }
+            for (int64_t i = ds->train.shard_off[s]; i < ds->train.shard_off[s + 1]; i++) {
+                /* one accumulator per feature, rows in order: vectorises over j */
+                const double *restrict xi = rec_x(recs, rowbytes, i);
+                double *restrict acc = loc + (size_t)s * (size_t)f;
+                if (pass == 0)
+                    for (int j = 0; j < f; j++) acc[j] += xi[j];
+                else
+                    for (int j = 0; j < f; j++) acc[j] += (xi[j] - mean[j]) * (xi[j] - mean[j]);
+            }
         if ((rc = log_mpi_check(MPI_Allgatherv(loc, nls * f, MPI_DOUBLE, all, cnt, displ, MPI_DOUBLE, comm), "MPI_Allgatherv(stats)", err)) != 0) goto done;
         for (int j = 0; j < f; j++) {
             double acc = 0.0;
@@ -1244,6 +1247,7 @@ int dataset_load(MPI_Comm comm, const config *cfg, dataset **out, rg_error *err)
     size_t rowbytes = 0;
     uint64_t fp = 0, fp_all = 0;
     int64_t *counts = NULL, *counts_all = NULL;
+    double *sd = NULL, *mu = NULL;  /* the standardisation's divisor and centre per feature */
     int K = 0;
 
     memset(&in, 0, sizeof in);
@@ -1366,24 +1370,27 @@ int dataset_load(MPI_Comm comm, const config *cfg, dataset **out, rg_error *err)
         int f = ds->n_features;
         ds->mean = calloc((size_t)f, sizeof *ds->mean);
         ds->std = calloc((size_t)f, sizeof *ds->std);
-        if (!ds->mean || !ds->std) error_set(err, ERR_NOMEM, "out of memory");
+        sd = malloc((size_t)f * sizeof *sd);
+        mu = malloc((size_t)f * sizeof *mu);
+        if (!ds->mean || !ds->std || !sd || !mu) error_set(err, ERR_NOMEM, "out of memory");
         if ((rc = log_agree(comm, err)) != 0) goto done;
         /* straight from the sorted records (train rows first, then test):
          * no contiguous double copy of the data set */
         if ((rc = train_stats(comm, nranks, ds, recs, rowbytes, ds->mean, ds->std, err)) != 0) goto done;
+        /* x = (v - mean) / sd, rounded once to float; a constant column
+         * (sd = 0) is centred, not divided by zero */
+        for (int j = 0; j < f; j++) {
+            sd[j] = cfg->standardize ? (ds->std[j] > 0.0 ? ds->std[j] : 1.0) : 1.0;
+            mu[j] = cfg->standardize ? ds->mean[j] : 0.0;
+        }
         for (int pass = 0; pass < 2; pass++) {
             const int64_t first = pass == 0 ? 0 : ntr_local;
             dataset_part *p = pass == 0 ? &ds->train : &ds->test;
-            for (int64_t i = 0; i < p->n; i++)
-                for (int j = 0; j < f; j++) {
-                    double v = rec_x(recs, rowbytes, first + i)[j];
-                    if (cfg->standardize) {
-                        /* a constant column is centred, not divided by zero */
-                        double sd = ds->std[j] > 0.0 ? ds->std[j] : 1.0;
-                        v = (v - ds->mean[j]) / sd;
-                    }
-                    p->x[(size_t)i * (size_t)f + (size_t)j] = (float)v;
-                }
+            for (int64_t i = 0; i < p->n; i++) {
+                const double *restrict xi = rec_x(recs, rowbytes, first + i);
+                float *restrict xo = p->x + (size_t)i * (size_t)f;
+                for (int j = 0; j < f; j++) xo[j] = (float)((xi[j] - mu[j]) / sd[j]);
+            }
         }
     }
     *out = ds;
@@ -1394,6 +1401,6 @@ done:
     rows_free(&in);
     features_free(&ft);
     dataset_free(ds);
-    free(recs); free(counts); free(counts_all);
+    free(recs); free(counts); free(counts_all); free(sd); free(mu);
     return rc;
 }
