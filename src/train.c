@@ -404,6 +404,29 @@ typedef struct shard_stream {
     uint32_t *perm;
 } shard_stream;
 
+/* Frees n streams and the array; NULL is a no-op. */
+static void streams_free(shard_stream *st, int n)
+{
+    if (st != NULL)
+        for (int s = 0; s < n; s++) free(st[s].perm);
+    free(st);
+}
+
+/* One stream per shard of part p (n shards, n >= 0), no permutation
+ * drawn yet; NULL when out of memory (nothing left allocated). */
+static shard_stream *streams_new(const dataset_part *p, int n)
+{
+    shard_stream *st = calloc((size_t)(n > 0 ? n : 1), sizeof *st);
+    if (st == NULL) return NULL;
+    for (int s = 0; s < n; s++) {
+        st[s].n = p->shard_off[s + 1] - p->shard_off[s];
+        st[s].cycle = -1;
+        st[s].perm = malloc((size_t)(st[s].n > 0 ? st[s].n : 1) * sizeof *st[s].perm);
+        if (st[s].perm == NULL) { streams_free(st, s); return NULL; }
+    }
+    return st;
+}
+
 static const uint32_t *stream_perm(shard_stream *st, uint64_t seed, int shard, int64_t cycle)
 {
     if (st->cycle != cycle) {
@@ -464,9 +487,7 @@ static int hsplit_wanted(int nranks, const config *cfg, const dataset *ds, int r
 /* Collective (frees the exchanges' windows). */
 static void hsplit_free(hsplit *h)
 {
-    if (h->st != NULL)
-        for (int s = 0; s < h->V; s++) free(h->st[s].perm);
-    free(h->st);
+    streams_free(h->st, h->V);
     free(h->params); adam_free(h->adam); free(h->acc); free(h->lanes); free(h->es); free(h->es2); free(h->loss);
     shardgrad_free(h->g);
     allreduce_free(h->x);
@@ -503,20 +524,14 @@ static int hsplit_setup(MPI_Comm comm, int rank, hsplit *h, const dataset *ds, c
     h->es2 = calloc((size_t)V, sizeof *h->es2);
     h->loss = calloc((size_t)V, sizeof *h->loss);
     h->g = shardgrad_new(&h->shape, V, m);
-    h->st = calloc((size_t)V, sizeof *h->st);
     h->xb = malloc(R * sizeof *h->xb);
     if (copy_rows) h->xc = mem_alloc64(R * (size_t)F, sizeof *h->xc, 0);
     h->yb = malloc(R * sizeof *h->yb);
+    h->st = streams_new(&h->all, V);
     if (!h->params || !h->adam || !h->acc || !h->lanes || !h->es || !h->es2 || !h->loss || !h->g || !h->st ||
         !h->xb || (copy_rows && !h->xc) || !h->yb) {
         error_set(err, ERR_NOMEM, "out of memory setting up the hidden split");
         goto agree;
-    }
-    for (int s = 0; s < V; s++) {
-        h->st[s].n = h->all.shard_off[s + 1] - h->all.shard_off[s];
-        h->st[s].cycle = -1;
-        h->st[s].perm = malloc((size_t)(h->st[s].n > 0 ? h->st[s].n : 1) * sizeof *h->st[s].perm);
-        if (!h->st[s].perm) { error_set(err, ERR_NOMEM, "out of memory setting up the hidden split"); goto agree; }
     }
     mlp_block_get(full, h->h0, h->h1, params, h->params);
     mlp_block_get(full, h->h0, h->h1, adam->m, h->adam->m);
@@ -841,7 +856,7 @@ int train_run(MPI_Comm comm, const config *cfg, const dataset *ds, const train_o
     red.es = calloc((size_t)(nls > 0 ? nls : 1), sizeof *red.es);
     red.extra = calloc(SLOT_HIST + HIST_W, sizeof *red.extra);
     loss = calloc((size_t)(nls > 0 ? nls : 1), sizeof *loss);
-    st = calloc((size_t)(nls > 0 ? nls : 1), sizeof *st);
+    st = streams_new(&ds->train, nls);
     gmean = mem_alloc64(lay.n, sizeof *gmean, 0);
     xb = malloc((size_t)(nls > 0 ? nls : 1) * (size_t)m * sizeof *xb);
     if (copy_rows) xc = mem_alloc64((size_t)(nls > 0 ? nls : 1) * (size_t)m * (size_t)F, sizeof *xc, 0);
@@ -861,12 +876,6 @@ int train_run(MPI_Comm comm, const config *cfg, const dataset *ds, const train_o
         !st || !gmean || !xb || (copy_rows && !xc) || !yb || !red.es || !red.extra) {
         error_set(err, ERR_NOMEM, "out of memory setting up training");
         goto agree;
-    }
-    for (int s = 0; s < nls; s++) {
-        st[s].n = ds->train.shard_off[s + 1] - ds->train.shard_off[s];
-        st[s].cycle = -1;
-        st[s].perm = malloc((size_t)(st[s].n > 0 ? st[s].n : 1) * sizeof *st[s].perm);
-        if (!st[s].perm) { error_set(err, ERR_NOMEM, "out of memory setting up training"); goto agree; }
     }
     mlp_init(&res->shape, cfg->seed, res->params);
     spe = ds->n_train / B;
@@ -1089,8 +1098,8 @@ done:
     shardgrad_free(g);
     free(red.es);
     free(red.extra);
-    if (st != NULL) for (int s = 0; s < nls; s++) free(st[s].perm);
-    free(st); free(loss); free(gmean); free((void *)xb); free(xc); free(yb);
+    streams_free(st, nls);
+    free(loss); free(gmean); free((void *)xb); free(xc); free(yb);
     hsplit_free(&hs);
     allreduce_free(red.ar);
     return rc;
