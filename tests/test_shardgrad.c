@@ -98,9 +98,12 @@ static shardgrad *run(const problem *p, double *loss, float *grads)
 
 static const int shapes[][4] = {
     /* F, H, C, (rows per shard) -- tails of every kernel tile; row mode
-     * (<= 5 rows per shard) and per-shard mode */
+     * (<= 5 rows per shard) and per-shard mode; rows of more than 64
+     * features, where the z1 tiles prefetch the next tile's rows (row
+     * counts that are not multiples of the 6-row tile: the last tile's
+     * prefetch stops at the last row) */
     {7, 20, 1, 5}, {9, 37, 3, 4}, {4, 64, 1, 2}, {23, 128, 1, 2}, {50, 130, 10, 3}, {1, 1, 1, 1},
-    {7, 20, 1, 9}, {13, 37, 3, 12}, {23, 128, 1, 16}, {50, 130, 10, 10},
+    {7, 20, 1, 9}, {13, 37, 3, 12}, {23, 128, 1, 16}, {50, 130, 10, 10}, {70, 20, 3, 5}, {81, 70, 1, 7},
 };
 #define N_SHAPES (sizeof shapes / sizeof shapes[0])
 
