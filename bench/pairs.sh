@@ -39,26 +39,4 @@ for i in $(seq 1 "$pairs"); do
     echo "pair $i/$pairs: 1 rank, 2 ranks samples/s:$line" >&2
     echo "$line" >>"$tmp/pairs"
 done
-"$PYTHON" - "$tmp/pairs" <<'EOF'
-import math
-import statistics as S
-import sys
-
-d = [tuple(map(float, l.split())) for l in open(sys.argv[1]) if l.strip()]
-a = [x for x, _ in d]
-b = [y for _, y in d]
-r = sorted(y / x for x, y in d)
-n = len(r)
-# distribution-free 95% interval for the median of the pair ratios: the
-# order statistics r[k-1] and r[n-k] with the largest k such that
-# P(Binomial(n, 1/2) < k) <= 0.025 (n >= 6; fewer pairs give none)
-k, below = 0, 0.0
-while below + math.comb(n, k) / 2.0 ** n <= 0.025:
-    below += math.comb(n, k) / 2.0 ** n
-    k += 1
-ci = "95%% CI %.3f-%.3f" % (r[k - 1], r[n - k]) if k >= 1 else "no 95% CI below 6 pairs"
-print("pairs %d  1 rank median %.0f (%.0f-%.0f)  2 ranks median %.0f (%.0f-%.0f)  ratio of medians %.3f"
-      "  per-pair ratio median %.3f (%.3f-%.3f; %s)"
-      % (n, S.median(a), min(a), max(a), S.median(b), min(b), max(b), S.median(b) / S.median(a),
-         S.median(r), r[0], r[-1], ci))
-EOF
+"$PYTHON" "$here/pair_stats.py" "$tmp/pairs" "1 rank" "2 ranks"
