@@ -582,9 +582,10 @@ SG_INLINE SG_AVX512 __m512 sg_load(__mmask16 mk, const float *p)
  * the next tile's rows, prefetched to L2 one line per 16 features while
  * this tile runs: rows read in place come from memory in a random order,
  * and without it every tile of the first column pass started with
- * misses on all its rows (MNIST b256, four sets of 8-20 alternating
- * pairs: median step time ratios 0.965-0.992 at 1 rank and 0.978-0.995
- * at 2 ranks, about 1%).  A prefetch changes no value. */
+ * misses on all its rows (MNIST b256, five sets of 8-20 alternating
+ * pairs, bench/ab.sh: median time ratios with / without 0.965-0.992 at
+ * 1 rank and 0.978-0.999 at 2 ranks, about 1%).  A prefetch changes no
+ * value. */
 SG_INLINE SG_AVX512 void sg_z1_tile(const int MR, const int full, const float *const *x, int F, const float *W1,
                                     const float *b1, int H, int j0, const __mmask16 *mk, float *a1,
                                     const float *const *pf, int npf)
