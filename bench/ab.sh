@@ -34,26 +34,16 @@ bin_a=$1 bin_b=$2 job=$3
 shift 3
 for b in "$bin_a" "$bin_b"; do [ -x "$b" ] || { echo "ab.sh: no executable at $b" >&2; exit 2; }; done
 [ -r "$job" ] || { echo "ab.sh: cannot read job file $job" >&2; exit 2; }
-MPIEXEC=${MPIEXEC:-mpiexec}
-PYTHON=${PYTHON:-/usr/bin/python3}
-export OPENBLAS_NUM_THREADS=1
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-
-sps() { "$PYTHON" "$here/rg_stats.py" "$1" | tr ' ' '\n' | sed -n 's/^samples_per_s=//p'; }
-run() { # label binary ranks round
-    # shellcheck disable=SC2086
-    $MPIEXEC ${MPIEXEC_FLAGS:-} -n "$3" "$2" run "$job" --out "$tmp/out.h5" --force "${extra[@]}" \
-        >"$tmp/log" 2>&1 || { cat "$tmp/log" >&2; echo "ab.sh: $1 at $3 rank(s), round $4 failed" >&2; exit 1; }
-    sps "$tmp/out.h5"
-}
-extra=("$@")
+# shellcheck source=bench/pair_runs.sh
+. "$here/pair_runs.sh"
 for i in $(seq 1 "$rounds"); do
     for n in $ranks; do
         if [ $((i % 2)) -eq 1 ]; then
-            a=$(run A "$bin_a" "$n" "$i"); b=$(run B "$bin_b" "$n" "$i")
+            a=$(pair_run "ab.sh: A at $n rank(s), round $i" "$bin_a" "$n" "$job" "$@")
+            b=$(pair_run "ab.sh: B at $n rank(s), round $i" "$bin_b" "$n" "$job" "$@")
         else
-            b=$(run B "$bin_b" "$n" "$i"); a=$(run A "$bin_a" "$n" "$i")
+            b=$(pair_run "ab.sh: B at $n rank(s), round $i" "$bin_b" "$n" "$job" "$@")
+            a=$(pair_run "ab.sh: A at $n rank(s), round $i" "$bin_a" "$n" "$job" "$@")
         fi
         echo "round $i/$rounds, $n rank(s): A $a  B $b samples/s" >&2
         echo "$a $b" >>"$tmp/pairs.$n"

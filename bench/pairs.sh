@@ -21,20 +21,12 @@ case "${1:-}" in -h|--help|"") sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'; exit 
 [[ "$pairs" =~ ^[1-9][0-9]*$ ]] || { echo "pairs.sh: -n wants a positive integer, got '$pairs'" >&2; exit 2; }
 rg=$1 job=$2
 shift 2
-MPIEXEC=${MPIEXEC:-mpiexec}
-PYTHON=${PYTHON:-/usr/bin/python3}
-export OPENBLAS_NUM_THREADS=1
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-
-sps() { "$PYTHON" "$here/rg_stats.py" "$1" | tr ' ' '\n' | sed -n 's/^samples_per_s=//p'; }
+# shellcheck source=bench/pair_runs.sh
+. "$here/pair_runs.sh"
 for i in $(seq 1 "$pairs"); do
     line=""
     for n in 1 2; do
-        # shellcheck disable=SC2086
-        $MPIEXEC ${MPIEXEC_FLAGS:-} -n "$n" "$rg" run "$job" --out "$tmp/out$n.h5" --force "$@" \
-            >"$tmp/log$n" 2>&1 || { cat "$tmp/log$n" >&2; echo "pairs.sh: run $i at $n rank(s) failed" >&2; exit 1; }
-        line="$line $(sps "$tmp/out$n.h5")"
+        line="$line $(pair_run "pairs.sh: run $i at $n rank(s)" "$rg" "$n" "$job" "$@")"
     done
     echo "pair $i/$pairs: 1 rank, 2 ranks samples/s:$line" >&2
     echo "$line" >>"$tmp/pairs"
