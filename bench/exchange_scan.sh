@@ -19,11 +19,10 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 root=$(cd "$here/.." && pwd)
 RISKGRID=${1:-$root/build-bench/riskgrid}
 WORK=${WORK:-$root/build-bench/bench-work}
-PYTHON=${PYTHON:-/usr/bin/python3}
-MPIEXEC=${MPIEXEC:-mpiexec}
+# shellcheck source=bench/env.sh
+. "$here/env.sh"
 REPEATS=${REPEATS:-3}
 EPOCHS=${EPOCHS:-4}
-export OMPI_ALLOW_RUN_AS_ROOT=${OMPI_ALLOW_RUN_AS_ROOT:-1} OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=${OMPI_ALLOW_RUN_AS_ROOT_CONFIRM:-1}
 export OPENBLAS_NUM_THREADS=1
 [ -x "$RISKGRID" ] || { echo "exchange_scan.sh: no riskgrid at $RISKGRID (build it: cmake --build build-bench)" >&2; exit 1; }
 S=$WORK/exchange_scan

@@ -56,14 +56,12 @@ WORK=${WORK:-$BUILD_DIR/bench-work}
 mkdir -p "$WORK"
 WORK=$(cd "$WORK" && pwd)
 RISKGRID=${RISKGRID:-$BUILD_DIR/riskgrid}
-PYTHON=${PYTHON:-/usr/bin/python3}
-MPIEXEC=${MPIEXEC:-mpiexec}
+# shellcheck source=bench/env.sh
+. "$here/env.sh"
 MPIEXEC_FLAGS=${MPIEXEC_FLAGS:-}
 [ "$(nproc)" -ge 2 ] || MPIEXEC_FLAGS="$MPIEXEC_FLAGS --oversubscribe"
 CREDIT_CSV=${CREDIT_CSV:-$root/../shared/data/UCI_Credit_Card.csv}
 if [ "$QUICK" = 1 ]; then REPEATS=${REPEATS:-1}; else REPEATS=${REPEATS:-3}; fi
-export OMPI_ALLOW_RUN_AS_ROOT=${OMPI_ALLOW_RUN_AS_ROOT:-1}
-export OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=${OMPI_ALLOW_RUN_AS_ROOT_CONFIRM:-1}
 
 if [ "$REPORT_ONLY" = 1 ]; then
     [ -s "$WORK/records.txt" ] || { echo "run.sh: no $WORK/records.txt" >&2; exit 1; }

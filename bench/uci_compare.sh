@@ -20,15 +20,13 @@ set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 root=$(cd "$here/.." && pwd)
 RISKGRID=${RISKGRID:-$root/build/riskgrid}
-PYTHON=${PYTHON:-/usr/bin/python3}
-MPIEXEC=${MPIEXEC:-mpiexec}
+# shellcheck source=bench/env.sh
+. "$here/env.sh"
 MPIEXEC_FLAGS=${MPIEXEC_FLAGS:-}
 UCI_JOB=${UCI_JOB:-$root/jobs/uci-credit.ini}
 EX_JOB=${EX_JOB:-$root/jobs/credit-default.ini}
 REPEATS=${REPEATS:-3}
 THREADS=${THREADS:-1}
-export OMPI_ALLOW_RUN_AS_ROOT=${OMPI_ALLOW_RUN_AS_ROOT:-1}
-export OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=${OMPI_ALLOW_RUN_AS_ROOT_CONFIRM:-1}
 
 [ -x "$RISKGRID" ] || { echo "uci_compare: no riskgrid binary at $RISKGRID (build it, or set RISKGRID)" >&2; exit 1; }
 case "$RISKGRID" in /*) ;; *) RISKGRID=$(cd "$(dirname "$RISKGRID")" && pwd)/$(basename "$RISKGRID") ;; esac
