@@ -793,8 +793,8 @@ SG_INLINE SG_AVX512 void sg_pf_some(shardgrad *g)
  * half the FMA rate).  Each block costs every tile one load and one store
  * of its T, so longer blocks pay fewer of them; 64 rows (a tile reads
  * 8 KB of dZ1 and 64 lines of x) measured best: MNIST at 16 rows per
- * shard, 2 ranks, 2.4% more samples/s than 32 rows and 2.8% more than 128
- * (docs/performance.md).  The blocking changes no bit (T passes through
+ * shard, 2 ranks, 2.4% more samples/s than 32 rows, and 128 rows 2.8%
+ * fewer than 64 (docs/performance.md).  The blocking changes no bit (T passes through
  * acc exactly).  A tile whose
  * fast run met a NaN (seen in the last block) is run again exact over all
  * shards (it overwrites its acc and only raises vmax, so the second run
