@@ -626,11 +626,13 @@ SG_INLINE SG_AVX512 void sg_z1_tile(const int MR, const int full, const float *c
  * find them in L2), when they are long: the trainer reads rows of more
  * than 256 bytes in place and copies shorter ones together, which are
  * warm by then (HIGGS, 28 features: within noise with and without) */
-#define SG_Z1_RUN(mr, r0)                                                                                         \
-    do {                                                                                                          \
-        const int npf_ = j0 > 0 || F <= 64 ? 0 : R - (r0) - (mr) < 6 ? R - (r0) - (mr) : 6;                        \
-        if (full) sg_z1_tile(mr, 1, x + (r0), F, W1, b1, H, j0, mk, a1 + (size_t)(r0) * (size_t)H, x + (r0) + (mr), npf_); \
-        else sg_z1_tile(mr, 0, x + (r0), F, W1, b1, H, j0, mk, a1 + (size_t)(r0) * (size_t)H, x + (r0) + (mr), npf_);    \
+#define SG_Z1_RUN(mr, r0)                                                                         \
+    do {                                                                                          \
+        const float *const *xr_ = x + (r0);                                                       \
+        float *ar_ = a1 + (size_t)(r0) * (size_t)H;                                               \
+        const int npf_ = j0 > 0 || F <= 64 ? 0 : R - (r0) - (mr) < 6 ? R - (r0) - (mr) : 6;        \
+        if (full) sg_z1_tile(mr, 1, xr_, F, W1, b1, H, j0, mk, ar_, xr_ + (mr), npf_);            \
+        else sg_z1_tile(mr, 0, xr_, F, W1, b1, H, j0, mk, ar_, xr_ + (mr), npf_);                 \
     } while (0)
 static SG_AVX512 void sg_z1_avx512(const float *const *x, int R, int F, const float *W1, const float *b1, int H, float *a1)
 {
@@ -794,11 +796,11 @@ SG_INLINE SG_AVX512 void sg_pf_some(shardgrad *g)
  * of its T, so longer blocks pay fewer of them; 64 rows (a tile reads
  * 8 KB of dZ1 and 64 lines of x) measured best: MNIST at 16 rows per
  * shard, 2 ranks, 2.4% more samples/s than 32 rows, and 128 rows 2.8%
- * fewer than 64 (docs/performance.md).  The blocking changes no bit (T passes through
- * acc exactly).  A tile whose
- * fast run met a NaN (seen in the last block) is run again exact over all
- * shards (it overwrites its acc and only raises vmax, so the second run
- * gives what an exact first would). */
+ * fewer than 64 (docs/performance.md).  The blocking changes no bit (T
+ * passes through acc exactly).  A tile whose fast run met a NaN (seen in
+ * the last block) is run again exact over all shards (it overwrites its
+ * acc and only raises vmax, so the second run gives what an exact first
+ * would). */
 #ifndef SG_GW1_BLOCK_ROWS
 #define SG_GW1_BLOCK_ROWS 64
 #endif
